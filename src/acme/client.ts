@@ -1,0 +1,219 @@
+import { OperationError, UsageError } from '../core/errors.js';
+import type { Identifier } from '../core/identifiers.js';
+import { AcmeProblemError, isAcmeProblem } from './problem.js';
+import { parseRetryAfter } from './polling.js';
+import type { PollResult } from './polling.js';
+import { loadAcmeClient } from './transport.js';
+
+/** The directory object (RFC 8555 §7.1.1). */
+export interface AcmeDirectory {
+  newNonce: string;
+  newAccount: string;
+  newOrder: string;
+  revokeCert?: string;
+  keyChange?: string;
+  renewalInfo?: string;
+  meta?: { termsOfService?: string; website?: string; externalAccountRequired?: boolean; profiles?: Record<string, string> };
+}
+
+export type AcmeStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid' | 'deactivated' | 'expired' | 'revoked';
+
+export interface AcmeOrder {
+  url: string;
+  status: AcmeStatus;
+  identifiers: Identifier[];
+  authorizations: string[];
+  finalize: string;
+  certificate?: string;
+  error?: unknown;
+}
+
+export interface AcmeChallenge {
+  type: string;
+  url: string;
+  status: AcmeStatus;
+  token?: string;
+  error?: unknown;
+}
+
+export interface AcmeAuthorization {
+  url: string;
+  status: AcmeStatus;
+  identifier: Identifier;
+  challenges: AcmeChallenge[];
+}
+
+export interface ExternalAccountBinding {
+  kid: string;
+  /** base64url as the CA gives it. Never printed. */
+  hmacKey: string;
+}
+
+export interface CaConnectOptions {
+  directoryUrl: string;
+  accountKeyPem: string;
+  /** Known account URL; absent until the account is registered. */
+  accountUrl?: string;
+  eab?: ExternalAccountBinding;
+  caBundlePem?: string;
+  requestTimeoutMs: number;
+}
+
+/** acme-client's HttpClient: JWS signing, nonces (badNonce retried with a fresh nonce), EAB. */
+interface AcmeHttpClient {
+  getDirectory(): Promise<unknown>;
+  signedRequest(url: string, payload: unknown, options: { kid?: string | null; includeExternalAccountBinding?: boolean }): Promise<HttpAnswer>;
+}
+interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | undefined>;
+  data: unknown;
+}
+
+/**
+ * One account's conversation with one CA, over acme-client's low-level HttpClient (not `auto()`), so that
+ * polling, timeouts and problem documents stay ours. Methods throw AcmeProblemError when the CA answers
+ * with a problem document, CaUnreachableError when it does not answer.
+ */
+export class CaClient {
+  private constructor(
+    private readonly http: AcmeHttpClient,
+    readonly directoryUrl: string,
+    readonly directory: AcmeDirectory,
+    private accountUrl: string | undefined,
+  ) {}
+
+  static async connect(options: CaConnectOptions): Promise<CaClient> {
+    const acme = await loadAcmeClient({ caBundlePem: options.caBundlePem, requestTimeoutMs: options.requestTimeoutMs });
+    const client = new acme.Client({
+      directoryUrl: options.directoryUrl,
+      accountKey: options.accountKeyPem,
+      ...(options.accountUrl ? { accountUrl: options.accountUrl } : {}),
+      ...(options.eab ? { externalAccountBinding: { kid: options.eab.kid, hmacKey: options.eab.hmacKey } } : {}),
+    });
+    const http = (client as unknown as { http?: AcmeHttpClient }).http;
+    if (!http || typeof http.signedRequest !== 'function') throw new Error('unsupported acme-client version: Client.http is missing');
+    let directory: unknown;
+    try {
+      directory = await http.getDirectory();
+    } catch (error) {
+      if (error instanceof OperationError) throw error;
+      throw new OperationError(`the ACME directory at ${options.directoryUrl} could not be read: ${(error as Error).message}`, {
+        hint: 'check the --server URL: it must be the directory URL of an ACME CA',
+        cause: error,
+      });
+    }
+    const checked = checkDirectory(directory, options.directoryUrl);
+    return new CaClient(http, options.directoryUrl, checked, options.accountUrl);
+  }
+
+  get termsOfService(): string | undefined {
+    return this.directory.meta?.termsOfService;
+  }
+
+  get requiresExternalAccount(): boolean {
+    return this.directory.meta?.externalAccountRequired === true;
+  }
+
+  /** newAccount (RFC 8555 §7.3). Returns the account URL. Registering an existing key returns its account. */
+  async registerAccount(request: { email?: string; agreeTos: boolean; withEab: boolean }): Promise<{ url: string; status: string }> {
+    const payload: Record<string, unknown> = { termsOfServiceAgreed: request.agreeTos };
+    if (request.email) payload.contact = [`mailto:${request.email}`];
+    const answer = await this.signed(this.directory.newAccount, payload, { kid: null, includeExternalAccountBinding: request.withEab });
+    const body = expectStatus(answer, [200, 201], 'registering the account');
+    const url = answer.headers.location;
+    if (!url) throw new OperationError('the CA registered the account but did not say its URL (Location header missing)');
+    this.accountUrl = url;
+    return { url, status: String((body as { status?: unknown }).status ?? 'valid') };
+  }
+
+  async newOrder(identifiers: readonly Identifier[]): Promise<AcmeOrder> {
+    const answer = await this.post(this.directory.newOrder, { identifiers }, 'creating the order');
+    const body = expectStatus(answer, [201], 'creating the order');
+    const url = answer.headers.location;
+    if (!url) throw new OperationError('the CA created the order but did not say its URL (Location header missing)');
+    return { ...(body as Omit<AcmeOrder, 'url'>), url };
+  }
+
+  async getOrder(url: string): Promise<PollResult<AcmeOrder>> {
+    const answer = await this.post(url, null, 'reading the order');
+    return { value: { ...(expectStatus(answer, [200], 'reading the order') as Omit<AcmeOrder, 'url'>), url }, retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
+  }
+
+  async getAuthorization(url: string): Promise<PollResult<AcmeAuthorization>> {
+    const answer = await this.post(url, null, 'reading the authorization');
+    const body = expectStatus(answer, [200], 'reading the authorization') as Omit<AcmeAuthorization, 'url'>;
+    return { value: { ...body, url }, retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
+  }
+
+  /** Tells the CA the challenge is ready to be validated (RFC 8555 §7.5.1). */
+  async respondToChallenge(url: string): Promise<void> {
+    expectStatus(await this.post(url, {}, 'answering the challenge'), [200], 'answering the challenge');
+  }
+
+  async finalize(order: AcmeOrder, csrDer: Uint8Array): Promise<PollResult<AcmeOrder>> {
+    const answer = await this.post(order.finalize, { csr: Buffer.from(csrDer).toString('base64url') }, 'finalizing the order');
+    const body = expectStatus(answer, [200], 'finalizing the order') as Omit<AcmeOrder, 'url'>;
+    return { value: { ...body, url: order.url }, retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
+  }
+
+  /** The certificate chain as PEM (leaf first). */
+  async downloadCertificate(url: string): Promise<string> {
+    const body = expectStatus(await this.post(url, null, 'downloading the certificate'), [200], 'downloading the certificate');
+    const pem = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : '';
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new OperationError('the CA sent something other than a PEM certificate chain');
+    return pem;
+  }
+
+  private post(url: string, payload: unknown, what: string): Promise<HttpAnswer> {
+    if (!this.accountUrl) throw new Error(`no account URL while ${what}`);
+    return this.signed(url, payload, { kid: this.accountUrl });
+  }
+
+  /**
+   * acme-client retries a badNonce answer 5 times with the nonce that came with it; a CA that rejects
+   * nonces often (Pebble can be told to) still beats that now and then, so a few more rounds start over
+   * with a fresh nonce. Safe for every request: a badNonce request was rejected before it was processed.
+   */
+  private async signed(url: string, payload: unknown, options: { kid: string | null; includeExternalAccountBinding?: boolean }): Promise<HttpAnswer> {
+    for (let round = 1; ; round++) {
+      // acme-client adds the EAB member to the payload object it is given, so each round gets a copy.
+      const body = payload && typeof payload === 'object' ? { ...payload } : payload;
+      const answer = await this.http.signedRequest(url, body, options);
+      if (round >= BAD_NONCE_ROUNDS || !isBadNonce(answer)) return answer;
+    }
+  }
+}
+
+const BAD_NONCE_ROUNDS = 4;
+
+function isBadNonce(answer: HttpAnswer): boolean {
+  const data = parseJson(answer.data);
+  return answer.status === 400 && isAcmeProblem(data) && data.type === 'urn:ietf:params:acme:error:badNonce';
+}
+
+function expectStatus(answer: HttpAnswer, expected: number[], what: string): unknown {
+  if (expected.includes(answer.status)) return answer.data;
+  const data = parseJson(answer.data);
+  if (isAcmeProblem(data)) throw new AcmeProblemError(`the CA refused ${what}`, data);
+  throw new OperationError(`the CA answered HTTP ${answer.status} while ${what}`);
+}
+
+function parseJson(data: unknown): unknown {
+  if (typeof data !== 'string') return data;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
+  }
+}
+
+function checkDirectory(directory: unknown, url: string): AcmeDirectory {
+  const d = directory as Partial<AcmeDirectory> | null;
+  if (!d || typeof d !== 'object' || typeof d.newAccount !== 'string' || typeof d.newOrder !== 'string' || typeof d.newNonce !== 'string') {
+    throw new UsageError(`${url} is not an ACME directory (newAccount, newOrder and newNonce are missing)`, {
+      hint: 'pass the directory URL of the CA, e.g. https://acme-v02.api.letsencrypt.org/directory',
+    });
+  }
+  return d as AcmeDirectory;
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import type { Http01Challenge, Http01Solver } from '../challenge/solver.js';
+import type { Identifier } from '../core/identifiers.js';
+import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
+import { generatePrivateKey, jwkThumbprint } from './keys.js';
+import { obtainCertificate } from './obtain-certificate.js';
+import { AcmeProblemError } from './problem.js';
+
+/**
+ * A scripted CA (an in-memory stand-in for CaClient): each name's authorization turns valid, or invalid
+ * with a problem, once its challenge is answered.
+ */
+function scriptedCa(outcomes: Record<string, 'valid' | { type: string; detail: string }>, tokens: Record<string, string> = {}) {
+  const answered = new Set<string>();
+  const names = Object.keys(outcomes);
+  const order: AcmeOrder = {
+    url: 'https://ca.test/order/1',
+    status: 'pending',
+    identifiers: names.map((value) => ({ type: 'dns', value })),
+    authorizations: names.map((n) => `https://ca.test/authz/${n}`),
+    finalize: 'https://ca.test/order/1/finalize',
+  };
+  const authz = (name: string): AcmeAuthorization => {
+    const outcome = outcomes[name]!;
+    const done = answered.has(name);
+    const status = !done ? 'pending' : outcome === 'valid' ? 'valid' : 'invalid';
+    return {
+      url: `https://ca.test/authz/${name}`,
+      status,
+      identifier: { type: 'dns', value: name },
+      challenges: [
+        { type: 'dns-01', url: `https://ca.test/chall/dns/${name}`, status: 'pending', token: 'dnstoken' },
+        {
+          type: 'http-01',
+          url: `https://ca.test/chall/${name}`,
+          status,
+          token: tokens[name] ?? `token-${name.replace(/\./g, '_')}`,
+          ...(done && outcome !== 'valid' ? { error: { ...outcome, status: 403 } } : {}),
+        },
+      ],
+    };
+  };
+  let finalized = false;
+  const ca = {
+    newOrder: async () => order,
+    getAuthorization: async (url: string) => ({ value: authz(url.split('/').pop()!) }),
+    respondToChallenge: async (url: string) => void answered.add(url.split('/').pop()!),
+    getOrder: async () => ({ value: { ...order, status: finalized ? 'valid' : 'ready', certificate: 'https://ca.test/cert/1' } as AcmeOrder }),
+    finalize: async () => {
+      finalized = true;
+      return { value: { ...order, status: 'processing' } as AcmeOrder };
+    },
+    downloadCertificate: async () => '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  };
+  return ca as unknown as CaClient;
+}
+
+/** Records how presentations overlap and what is left presented. */
+function recordingSolver(failFor?: string): Http01Solver & { live: Set<string>; maxConcurrent: number; presented: Http01Challenge[] } {
+  let inFlight = 0;
+  const solver = {
+    description: 'recording',
+    live: new Set<string>(),
+    maxConcurrent: 0,
+    presented: [] as Http01Challenge[],
+    async present(challenge: Http01Challenge) {
+      inFlight++;
+      solver.maxConcurrent = Math.max(solver.maxConcurrent, inFlight);
+      solver.live.add(challenge.token);
+      solver.presented.push(challenge);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight--;
+      if (challenge.identifier === failFor) throw new Error(`cannot present ${failFor}`);
+    },
+    async cleanUp(challenge: Http01Challenge) {
+      solver.live.delete(challenge.token);
+    },
+    async close() {},
+  };
+  return solver;
+}
+
+async function run(ca: CaClient, solver: Http01Solver, names: string[]) {
+  const accountKeyPem = await generatePrivateKey('ec256');
+  const identifiers: Identifier[] = names.map((value) => ({ type: 'dns', value }));
+  const events: string[] = [];
+  const promise = obtainCertificate(ca, {
+    identifiers,
+    certificateKeyPem: await generatePrivateKey('ec256'),
+    accountKeyPem,
+    solver,
+    deadline: Date.now() + 10_000,
+    progress: (e) => events.push(`${e.step}:${e.phase}:${e.id ?? ''}`),
+  });
+  return { promise, accountKeyPem, events };
+}
+
+describe('obtainCertificate', () => {
+  it('presents every authorization in parallel with the exact key authorization, then cleans up', async () => {
+    const solver = recordingSolver();
+    const { promise, accountKeyPem, events } = await run(scriptedCa({ 'a.example.com': 'valid', 'b.example.com': 'valid', 'c.example.com': 'valid' }), solver, ['a.example.com', 'b.example.com', 'c.example.com']);
+    const result = await promise;
+    expect(result.chainPem).toMatch(/BEGIN CERTIFICATE/);
+    expect(solver.maxConcurrent).toBe(3);
+    expect(solver.presented.map((c) => c.keyAuthorization)).toEqual(solver.presented.map((c) => `${c.token}.${jwkThumbprint(accountKeyPem)}`));
+    expect(solver.live.size).toBe(0);
+    expect(events).toContain('authorization:done:b.example.com');
+    expect(events).toContain('finalize:done:');
+  });
+
+  it('cleans up every presented challenge when validation fails, and names the failing identifier', async () => {
+    const solver = recordingSolver();
+    const ca = scriptedCa({ 'a.example.com': 'valid', 'b.example.com': { type: 'urn:ietf:params:acme:error:connection', detail: 'connection refused' } });
+    const { promise } = await run(ca, solver, ['a.example.com', 'b.example.com']);
+    const error = await promise.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AcmeProblemError);
+    expect((error as AcmeProblemError).message).toBe('validation of b.example.com failed: connection: connection refused');
+    expect((error as AcmeProblemError).subproblemLines()).toEqual(['b.example.com: connection: connection refused']);
+    expect(solver.live.size).toBe(0);
+  });
+
+  it('reports each failing identifier when several fail', async () => {
+    const solver = recordingSolver();
+    const ca = scriptedCa({
+      'a.example.com': { type: 'urn:ietf:params:acme:error:dns', detail: 'NXDOMAIN' },
+      'b.example.com': { type: 'urn:ietf:params:acme:error:unauthorized', detail: 'wrong answer' },
+    });
+    const { promise } = await run(ca, solver, ['a.example.com', 'b.example.com']);
+    const error = (await promise.catch((e: unknown) => e)) as AcmeProblemError;
+    expect(error.subproblemLines()).toEqual(['a.example.com: dns: NXDOMAIN', 'b.example.com: unauthorized: wrong answer']);
+    expect(solver.live.size).toBe(0);
+  });
+
+  it('cleans up the challenges already presented when presenting another one fails', async () => {
+    const solver = recordingSolver('b.example.com');
+    const { promise } = await run(scriptedCa({ 'a.example.com': 'valid', 'b.example.com': 'valid' }), solver, ['a.example.com', 'b.example.com']);
+    await expect(promise).rejects.toThrow('cannot present b.example.com');
+    expect(solver.presented).toHaveLength(2);
+    expect(solver.live.size).toBe(0);
+  });
+
+  it('refuses a token that is not base64url before any solver sees it', async () => {
+    const solver = recordingSolver();
+    const ca = scriptedCa({ 'a.example.com': 'valid' }, { 'a.example.com': '../../etc/passwd' });
+    const { promise } = await run(ca, solver, ['a.example.com']);
+    await expect(promise).rejects.toThrow(/malformed http-01 token/);
+    expect(solver.presented).toHaveLength(0);
+  });
+});

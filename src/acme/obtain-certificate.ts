@@ -1,0 +1,154 @@
+import { OperationError } from '../core/errors.js';
+import type { ProgressListener } from '../core/events.js';
+import type { Identifier } from '../core/identifiers.js';
+import type { Http01Challenge, Http01Solver } from '../challenge/solver.js';
+import { isValidToken } from '../challenge/solver.js';
+import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
+import { createCsrDer } from './csr.js';
+import { keyAuthorization } from './keys.js';
+import { pollUntil } from './polling.js';
+import { AcmeProblemError, isAcmeProblem } from './problem.js';
+import type { AcmeSubproblem } from './problem.js';
+
+export interface ObtainRequest {
+  identifiers: Identifier[];
+  /** The new certificate's private key (PEM); the CSR is made from it. */
+  certificateKeyPem: string;
+  accountKeyPem: string;
+  solver: Http01Solver;
+  /** Epoch ms: validation and issuance together must finish by then. */
+  deadline: number;
+  signal?: AbortSignal;
+  progress: ProgressListener;
+}
+
+export interface ObtainedCertificate {
+  /** Leaf first, then the chain, as the CA sent it. */
+  chainPem: string;
+  orderUrl: string;
+}
+
+const settledStatus = (status: string): boolean => status !== 'pending' && status !== 'processing';
+
+/**
+ * One ACME order from start to certificate: new order, every authorization presented and answered in
+ * parallel, polling, finalize with a CSR from the given key, download. Every presented challenge is
+ * cleaned up whether or not validation succeeded.
+ */
+export async function obtainCertificate(ca: CaClient, request: ObtainRequest): Promise<ObtainedCertificate> {
+  const { progress, signal, deadline } = request;
+  progress({ step: 'order', phase: 'start', message: 'creating the order' });
+  let order = await ca.newOrder(request.identifiers);
+  progress({ step: 'order', phase: 'done', message: `order created for ${request.identifiers.map((i) => i.value).join(', ')}` });
+
+  await validateAuthorizations(ca, order, request);
+
+  const poll = { deadline, signal };
+  order = await pollUntil(() => ca.getOrder(order.url), (o) => settledStatus(o.status), { ...poll, what: 'the order to become ready' });
+  if (order.status !== 'ready' && order.status !== 'valid') throw orderFailure(order, 'the order did not become ready');
+
+  progress({ step: 'finalize', phase: 'start', message: 'finalizing' });
+  if (order.status === 'ready') {
+    const csr = await createCsrDer(request.identifiers, request.certificateKeyPem);
+    const finalized = await ca.finalize(order, csr);
+    order = finalized.value;
+    order = await pollUntil(
+      async () => (settledStatus(order.status) ? { value: order } : ca.getOrder(order.url)),
+      (o) => settledStatus(o.status),
+      { ...poll, what: 'the certificate to be issued' },
+    );
+  }
+  if (order.status !== 'valid' || !order.certificate) throw orderFailure(order, 'the CA did not issue the certificate');
+  progress({ step: 'finalize', phase: 'done', message: 'certificate issued' });
+
+  progress({ step: 'download', phase: 'start', message: 'downloading the certificate' });
+  const chainPem = await ca.downloadCertificate(order.certificate);
+  progress({ step: 'download', phase: 'done', message: 'certificate downloaded' });
+  return { chainPem, orderUrl: order.url };
+}
+
+async function validateAuthorizations(ca: CaClient, order: AcmeOrder, request: ObtainRequest): Promise<void> {
+  const { progress, solver } = request;
+  const authorizations = await Promise.all(order.authorizations.map(async (url) => (await ca.getAuthorization(url)).value));
+  const pending = authorizations.filter((authz) => {
+    if (authz.status !== 'valid') return true;
+    progress({ step: 'authorization', phase: 'done', id: authz.identifier.value, message: `${authz.identifier.value} already validated` });
+    return false;
+  });
+  const work = pending.map((authz) => ({ authz, challenge: pickHttp01(authz, request.accountKeyPem) }));
+  const presented: Http01Challenge[] = [];
+  try {
+    // allSettled, not all: cleanup must not start while another present() is still writing.
+    const presenting = await Promise.allSettled(
+      work.map(async ({ authz, challenge }) => {
+        progress({ step: 'authorization', phase: 'start', id: authz.identifier.value, message: `validating ${authz.identifier.value}` });
+        presented.push(challenge.answer);
+        await solver.present(challenge.answer);
+      }),
+    );
+    const notPresented = presenting.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    if (notPresented) throw notPresented.reason;
+    const outcomes = await Promise.allSettled(
+      work.map(async ({ authz, challenge }) => {
+        await ca.respondToChallenge(challenge.url);
+        const settled = await pollUntil(() => ca.getAuthorization(authz.url), (a) => settledStatus(a.status), {
+          deadline: request.deadline,
+          signal: request.signal,
+          what: `the validation of ${authz.identifier.value}`,
+        });
+        if (settled.status !== 'valid') throw authorizationFailure(settled);
+        progress({ step: 'authorization', phase: 'done', id: authz.identifier.value, message: `${authz.identifier.value} validated` });
+      }),
+    );
+    const failures = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ authz: work[i]!.authz, reason: o.reason as unknown }] : []));
+    for (const { authz } of failures) {
+      progress({ step: 'authorization', phase: 'failed', id: authz.identifier.value, message: `${authz.identifier.value} not validated` });
+    }
+    if (failures.length === 1) throw failures[0]!.reason;
+    if (failures.length > 1) throw combinedFailure(failures);
+  } finally {
+    await Promise.allSettled(presented.map((answer) => solver.cleanUp(answer)));
+  }
+}
+
+function pickHttp01(authz: AcmeAuthorization, accountKeyPem: string): { url: string; answer: Http01Challenge } {
+  const challenge = authz.challenges.find((c) => c.type === 'http-01');
+  if (!challenge) {
+    const offered = authz.challenges.map((c) => c.type).join(', ') || 'none';
+    throw new OperationError(`the CA offers no http-01 challenge for ${authz.identifier.value} (offered: ${offered})`);
+  }
+  if (!isValidToken(challenge.token)) {
+    throw new OperationError(`the CA sent a malformed http-01 token for ${authz.identifier.value}; refusing to use it`);
+  }
+  return {
+    url: challenge.url,
+    answer: { identifier: authz.identifier.value, token: challenge.token, keyAuthorization: keyAuthorization(challenge.token, accountKeyPem) },
+  };
+}
+
+/** The reason the CA gave for a failed authorization, from the failed challenge's error. */
+function authorizationFailure(authz: AcmeAuthorization): Error {
+  const failed = authz.challenges.find((c) => c.type === 'http-01' && c.error) ?? authz.challenges.find((c) => c.error);
+  const problem = failed?.error;
+  const context = `validation of ${authz.identifier.value} failed`;
+  if (isAcmeProblem(problem)) {
+    return new AcmeProblemError(context, { ...problem, subproblems: problem.subproblems ?? [{ ...problem, identifier: authz.identifier }] });
+  }
+  return new OperationError(`${context}: the authorization is ${authz.status}`);
+}
+
+/** Several names failed: one error whose subproblems say, per identifier, what went wrong. */
+function combinedFailure(failures: { authz: AcmeAuthorization; reason: unknown }[]): Error {
+  const subproblems: AcmeSubproblem[] = failures.map(({ authz, reason }) => {
+    if (reason instanceof AcmeProblemError) return { type: reason.problem.type, detail: reason.problem.detail, identifier: authz.identifier };
+    return { type: 'error', detail: reason instanceof Error ? reason.message : String(reason), identifier: authz.identifier };
+  });
+  const first = failures[0]!.reason;
+  const type = first instanceof AcmeProblemError ? first.problem.type : 'urn:ietf:params:acme:error:malformed';
+  return new AcmeProblemError(`validation failed for ${failures.length} names`, { type, detail: 'see each name below', subproblems });
+}
+
+function orderFailure(order: AcmeOrder, context: string): Error {
+  if (isAcmeProblem(order.error)) return new AcmeProblemError(context, order.error);
+  return new OperationError(`${context}: the order is ${order.status}`);
+}

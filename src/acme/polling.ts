@@ -1,0 +1,69 @@
+import { AbortedError, OperationError } from '../core/errors.js';
+
+export interface PollResult<T> {
+  value: T;
+  /** Milliseconds the server asked us to wait (Retry-After), if it said so. */
+  retryAfterMs?: number;
+}
+
+export interface PollOptions {
+  /** Epoch milliseconds after which polling gives up with an OperationError. */
+  deadline: number;
+  /** What is being waited for, for the timeout message: "the authorization of example.com". */
+  what: string;
+  signal?: AbortSignal;
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/**
+ * Delays between checks: the first re-check comes within 250 ms (a CA like Pebble or a fast production CA
+ * has often finished by then), then doubles up to 5 s. acme-client's own waitForValidStatus starts at 5 s.
+ */
+export const POLL_DELAYS_MS = [150, 250, 500, 1000, 2000, 4000, 5000] as const;
+
+/**
+ * Calls `check` until `settled(value)` holds, waiting per POLL_DELAYS_MS or longer when the server sends
+ * Retry-After, and never past the deadline. Throws OperationError on timeout, AbortedError when cancelled.
+ */
+export async function pollUntil<T>(check: () => Promise<PollResult<T>>, settled: (value: T) => boolean, options: PollOptions): Promise<T> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? abortableSleep;
+  for (let attempt = 0; ; attempt++) {
+    if (options.signal?.aborted) throw new AbortedError(`cancelled while waiting for ${options.what}`);
+    const { value, retryAfterMs } = await check();
+    if (settled(value)) return value;
+    const ownDelay = POLL_DELAYS_MS[Math.min(attempt, POLL_DELAYS_MS.length - 1)]!;
+    const delay = Math.max(ownDelay, retryAfterMs ?? 0);
+    const remaining = options.deadline - now();
+    if (remaining <= 0 || delay > remaining) {
+      const asked = retryAfterMs && retryAfterMs > remaining ? ` (the CA asked to retry after ${Math.ceil(retryAfterMs / 1000)} s)` : '';
+      throw new OperationError(`timed out waiting for ${options.what}${asked}`, { hint: 'the CA may be slow or overloaded: try again later, or raise --order-timeout' });
+    }
+    await sleep(delay, options.signal);
+  }
+}
+
+/** Parses a Retry-After header (seconds or an HTTP date) into milliseconds from now. */
+export function parseRetryAfter(header: unknown, now: number = Date.now()): number | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
+  const date = Date.parse(header);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError('cancelled'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new AbortedError('cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

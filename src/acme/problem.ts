@@ -1,0 +1,64 @@
+import { OperationError } from '../core/errors.js';
+
+/** An RFC 7807 problem document as ACME uses it (RFC 8555 §6.7), including per-identifier subproblems. */
+export interface AcmeProblem {
+  type: string;
+  detail?: string;
+  status?: number;
+  subproblems?: AcmeSubproblem[];
+}
+
+export interface AcmeSubproblem {
+  type: string;
+  detail?: string;
+  identifier?: { type: string; value: string };
+}
+
+const ACME_ERROR_PREFIX = 'urn:ietf:params:acme:error:';
+
+/** Advice for the problems users meet most, keyed by the short type name. */
+const HINTS: Record<string, string> = {
+  rateLimited: "the CA's rate limit was reached: wait before retrying, and use --server letsencrypt-staging while testing",
+  connection: 'the CA could not connect to this server on port 80: check DNS, the firewall and that --http-port/--webroot really serve http://NAME/.well-known/acme-challenge/',
+  dns: 'the CA could not resolve the name: check its DNS records',
+  unauthorized: 'the CA did not accept the answer: check that http://NAME/.well-known/acme-challenge/ reaches this server (or the --webroot you gave)',
+  incorrectResponse: 'the challenge was answered by something else: a proxy or another server may be answering for this name',
+  externalAccountRequired: 'this CA requires external account binding: get a key id and HMAC key from the CA and pass --eab-kid and --eab-hmac-key',
+  rejectedIdentifier: 'the CA will not issue for one of these names',
+  caa: "a CAA DNS record forbids this CA from issuing for the name",
+  badCSR: 'the CA refused the certificate request',
+  userActionRequired: 'the CA requires an action on its website (e.g. accepting new terms of service)',
+};
+
+/** Short type name ("rateLimited") of an ACME error type URN, or the whole type when it is not ACME's. */
+export function shortProblemType(type: string): string {
+  return type.startsWith(ACME_ERROR_PREFIX) ? type.slice(ACME_ERROR_PREFIX.length) : type;
+}
+
+/** True when the value looks like a problem document. */
+export function isAcmeProblem(value: unknown): value is AcmeProblem {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}
+
+/**
+ * A CA answered with a problem document. The document travels intact (type, detail, subproblems) so the
+ * reporter can show each identifier's own reason; the message is a readable one-line summary.
+ */
+export class AcmeProblemError extends OperationError {
+  readonly problem: AcmeProblem;
+
+  constructor(context: string, problem: AcmeProblem, hint?: string) {
+    const detail = problem.detail ? `: ${problem.detail}` : '';
+    super(`${context}: ${shortProblemType(problem.type)}${detail}`, { hint: hint ?? HINTS[shortProblemType(problem.type)] });
+    this.problem = problem;
+  }
+
+  /** Lines describing each subproblem, e.g. "www.example.com: dns: NXDOMAIN looking up A". */
+  subproblemLines(): string[] {
+    return (this.problem.subproblems ?? []).map((sub) => {
+      const who = sub.identifier ? `${sub.identifier.value}: ` : '';
+      const detail = sub.detail ? `: ${sub.detail}` : '';
+      return `${who}${shortProblemType(sub.type)}${detail}`;
+    });
+  }
+}

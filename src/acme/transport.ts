@@ -1,0 +1,120 @@
+import { createRequire } from 'node:module';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { OperationError } from '../core/errors.js';
+
+/** acme-client's module, loaded on first use so that commands which never contact a CA do not pay for it. */
+export type AcmeClientModule = typeof import('acme-client');
+
+export interface TransportOptions {
+  /** Extra trusted CA certificates (PEM), added to Node's built-in roots: `--ca-bundle`. */
+  caBundlePem?: string;
+  requestTimeoutMs: number;
+}
+
+/** The CA could not be reached at all (refused, unresolvable, TLS failure, timeout): no HTTP response. */
+export class CaUnreachableError extends OperationError {
+  readonly code: string | undefined;
+  constructor(url: string | undefined, code: string | undefined, message: string, timeoutMs: number) {
+    const where = url ? ` at ${url}` : '';
+    super(`could not reach the CA${where}: ${describeNetworkFailure(code, message, timeoutMs)}`, { hint: hintFor(code) });
+    this.code = code;
+  }
+}
+
+// Retries of acme-client's interceptor: 5xx answers only, a few quick ones. Rate limits (429) are not slept
+// through: their problem document (with its retry time) goes to the user instead.
+const SERVER_ERROR_RETRIES = 3;
+const SERVER_ERROR_RETRY_DELAY_S = 1;
+const LONGEST_RETRY_AFTER_S = 10;
+
+let loaded: Promise<AcmeClientModule> | undefined;
+
+/**
+ * Loads acme-client and points its HTTP layer at our settings (one shared axios instance per process).
+ *
+ * acme-client's response interceptor retries failures and then, for an error without a response (refused,
+ * timed out, TLS), throws `TypeError: Cannot read properties of undefined`. Our adapter turns such errors
+ * into CaUnreachableError *without* an axios config, which that interceptor passes through untouched.
+ */
+export async function loadAcmeClient(options: TransportOptions): Promise<AcmeClientModule> {
+  const acme = await importAcmeClient();
+  const instance = acme.axios;
+  const ca = options.caBundlePem ? [...rootCertificates, options.caBundlePem] : undefined;
+  instance.defaults.httpsAgent = new Agent({ keepAlive: true, ...(ca ? { ca } : {}) });
+  instance.defaults.timeout = options.requestTimeoutMs;
+  const settings = (instance.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
+  settings.retryMaxAttempts = SERVER_ERROR_RETRIES;
+  settings.retryDefaultDelay = SERVER_ERROR_RETRY_DELAY_S;
+  instance.defaults.adapter = wrapAdapter(httpAdapterOf(), options.requestTimeoutMs) as unknown as typeof instance.defaults.adapter;
+  instance.defaults.headers.common['User-Agent'] = `acmectl (${instance.defaults.headers.common['User-Agent'] as string})`;
+  return acme;
+}
+
+/** The module itself, loaded once; for helpers that make no requests (CSR creation). */
+export function importAcmeClient(): Promise<AcmeClientModule> {
+  loaded ??= import('acme-client').then((module) => (module as unknown as { default?: AcmeClientModule }).default ?? module);
+  return loaded;
+}
+
+type Adapter = (config: AdapterConfig) => Promise<AdapterResponse>;
+interface AdapterConfig {
+  url?: string;
+  retryAttempt?: number;
+}
+interface AdapterResponse {
+  status: number;
+  headers: Record<string, unknown>;
+}
+
+function httpAdapterOf(): Adapter {
+  // axios as acme-client resolves it, so both use the same copy.
+  const requireFromAcme = createRequire(createRequire(import.meta.url).resolve('acme-client'));
+  const axios = requireFromAcme('axios') as { getAdapter(name: string): Adapter };
+  return axios.getAdapter('http');
+}
+
+function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
+  return async (config) => {
+    let response: AdapterResponse;
+    try {
+      response = await http(config);
+    } catch (error) {
+      const failure = error as { response?: unknown; code?: string; message?: string };
+      if (failure.response) throw error;
+      throw new CaUnreachableError(config.url, failure.code, failure.message ?? String(error), timeoutMs);
+    }
+    const retryAfter = Number(response.headers['retry-after']);
+    if (response.status === 429 || (Number.isFinite(retryAfter) && retryAfter > LONGEST_RETRY_AFTER_S)) {
+      config.retryAttempt = Number.MAX_SAFE_INTEGER; // tells acme-client's interceptor not to retry this one
+    }
+    return response;
+  };
+}
+
+function describeNetworkFailure(code: string | undefined, message: string, timeoutMs: number): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'its host name does not resolve';
+    case 'ECONNABORTED':
+    case 'ETIMEDOUT':
+      return `no answer within ${Math.round(timeoutMs / 1000)} s`;
+    case 'ECONNRESET':
+      return 'the connection was reset';
+    default:
+      return code && isTlsError(code) ? `its TLS certificate is not trusted (${code})` : message;
+  }
+}
+
+function hintFor(code: string | undefined): string | undefined {
+  if (code && isTlsError(code)) return 'if the CA uses a private root, pass --ca-bundle FILE with that root certificate';
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'raise --request-timeout if the CA is just slow';
+  return 'check the --server URL and this machine\'s network access to it';
+}
+
+function isTlsError(code: string): boolean {
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|SSL/.test(code);
+}

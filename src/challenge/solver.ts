@@ -1,0 +1,32 @@
+/** One HTTP-01 challenge to answer: GET /.well-known/acme-challenge/<token> must return keyAuthorization. */
+export interface Http01Challenge {
+  /** The identifier being validated (a DNS name or IP address), for messages. */
+  identifier: string;
+  /** Checked against TOKEN_PATTERN before any solver sees it. */
+  token: string;
+  keyAuthorization: string;
+}
+
+/**
+ * Answers HTTP-01 challenges (standalone server, webroot files, or the store-publishing wrapper).
+ *
+ * Contract: `present` resolves once the CA can fetch the token; `cleanUp` removes it and is called for
+ * every challenge that was presented — also when presenting or validation failed — and is idempotent.
+ * Several challenges may be presented concurrently. `close` releases whatever the solver holds (listeners).
+ */
+export interface Http01Solver {
+  /** Where answers are served, for messages: "standalone server on port 80", "webroot /var/www". */
+  readonly description: string;
+  present(challenge: Http01Challenge): Promise<void>;
+  cleanUp(challenge: Http01Challenge): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** RFC 8555 §8.3: a token is base64url; nothing else may become a path or a URL (SPEC §6). */
+export const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+export const CHALLENGE_PATH_PREFIX = '/.well-known/acme-challenge/';
+
+export function isValidToken(token: unknown): token is string {
+  return typeof token === 'string' && token.length <= 256 && TOKEN_PATTERN.test(token);
+}

@@ -1,0 +1,121 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { OperationError } from '../core/errors.js';
+import { CHALLENGE_PATH_PREFIX, isValidToken } from './solver.js';
+import type { Http01Challenge, Http01Solver } from './solver.js';
+
+export interface StandaloneOptions {
+  port: number;
+  /** Addresses to listen on; empty/undefined means every IPv4 and IPv6 address. */
+  addresses?: readonly string[];
+}
+
+/**
+ * A short-lived HTTP server that answers exactly the tokens of the current orders with their key
+ * authorization and 404 for everything else. It listens from the first present() until the last
+ * cleanUp() (or close()), so port 80 is held only while the CA validates.
+ */
+export class StandaloneSolver implements Http01Solver {
+  private readonly answers = new Map<string, string>();
+  private servers: Server[] = [];
+  private starting: Promise<void> | undefined;
+
+  constructor(private readonly options: StandaloneOptions) {}
+
+  get description(): string {
+    const where = this.options.addresses?.length ? this.options.addresses.join(', ') : 'all addresses';
+    return `standalone server on port ${this.options.port} (${where})`;
+  }
+
+  async present(challenge: Http01Challenge): Promise<void> {
+    this.answers.set(challenge.token, challenge.keyAuthorization);
+    try {
+      this.starting ??= this.listen();
+      await this.starting;
+    } catch (error) {
+      this.answers.delete(challenge.token);
+      throw error;
+    }
+  }
+
+  async cleanUp(challenge: Http01Challenge): Promise<void> {
+    this.answers.delete(challenge.token);
+    if (this.answers.size === 0) await this.close();
+  }
+
+  async close(): Promise<void> {
+    const servers = this.servers;
+    this.servers = [];
+    this.starting = undefined;
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+
+  /** The request handler, exported for the tests and for `acmectl serve` later. */
+  readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
+    const answer = lookupAnswer(request, (token) => this.answers.get(token));
+    respond(request, response, answer);
+  };
+
+  private async listen(): Promise<void> {
+    const addresses = this.options.addresses?.length ? this.options.addresses : [undefined];
+    try {
+      for (const address of addresses) this.servers.push(await listenOn(this.handle, this.options.port, address));
+    } catch (error) {
+      await this.close();
+      throw bindFailure(error, this.options.port, addresses);
+    }
+  }
+}
+
+/** The key authorization for a challenge request, or undefined (wrong method, path or token). */
+export function lookupAnswer(request: IncomingMessage, answerFor: (token: string) => string | undefined): string | undefined {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+  const path = (request.url ?? '').split('?')[0]!;
+  if (!path.startsWith(CHALLENGE_PATH_PREFIX)) return undefined;
+  const token = path.slice(CHALLENGE_PATH_PREFIX.length);
+  return isValidToken(token) ? answerFor(token) : undefined;
+}
+
+export function respond(request: IncomingMessage, response: ServerResponse, answer: string | undefined): void {
+  const body = answer ?? 'not found\n';
+  response.writeHead(answer === undefined ? 404 : 200, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  response.end(request.method === 'HEAD' ? undefined : body);
+}
+
+function listenOn(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, address: string | undefined): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 8192 }, handler);
+    server.keepAliveTimeout = 1000;
+    server.once('error', reject);
+    // No address: '::' with dual-stack covers IPv4 and IPv6; Node falls back to 0.0.0.0 without IPv6.
+    server.listen({ port, host: address, ipv6Only: false }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function bindFailure(error: unknown, port: number, addresses: readonly (string | undefined)[]): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = addresses[0] ? ` on ${addresses.join(', ')}` : '';
+  if (code === 'EADDRINUSE') {
+    return new OperationError(`port ${port} is already in use by another process${where}`, {
+      hint: 'stop it with --pre-hook, or use --webroot DIR, or run acmectl serve behind your proxy',
+      cause: error,
+    });
+  }
+  if (code === 'EACCES') {
+    return new OperationError(`not allowed to listen on port ${port}${where}`, {
+      hint: 'ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --webroot DIR with your web server',
+      cause: error,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new OperationError(`cannot listen on ${addresses.join(', ')}: no such address on this machine`, { hint: 'check --http-address', cause: error });
+  }
+  return new OperationError(`could not start the standalone server on port ${port}${where}: ${(error as Error).message}`, { cause: error });
+}

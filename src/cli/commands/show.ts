@@ -1,0 +1,59 @@
+import { exportedPaths } from '../../deploy/pem-export.js';
+import { readCertificate, summarize } from '../../core/certificate-list.js';
+import { checkCertificateName } from '../../core/certificate-record.js';
+import { UsageError } from '../../core/errors.js';
+import type { Command } from '../command.js';
+import { buildContext } from '../context.js';
+
+export interface ShowOptions {
+  pem?: boolean;
+}
+
+export const show: Command<ShowOptions> = async ({ args, options, global, reporter, signal }) => {
+  const name = checkCertificateName(args[0]!);
+  const ctx = await buildContext(global, {}, reporter, signal);
+  if (!ctx.storeMayHoldData()) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
+  const store = await ctx.openStore();
+  let record;
+  try {
+    record = await readCertificate(store, name);
+  } finally {
+    await store.close();
+  }
+  const summary = summarize(record, new Date());
+  const { current, settings } = record;
+  const files = exportedPaths(settings.out, record.name);
+  const versions = [current, ...record.history].map((v) => ({ version: v.version, serial: v.serial, notAfter: v.notAfter, issuedAt: v.issuedAt }));
+  if (options.pem) {
+    reporter.result({ ok: true, name: record.name, certificatePem: current.certPem, chainPem: current.chainPem }, () => [`${current.certPem}${current.chainPem}`.trimEnd()], { always: true });
+    return 0;
+  }
+  reporter.result(
+    {
+      ok: true,
+      ...summary,
+      issuer: current.issuer,
+      keyType: settings.keyType,
+      version: current.version,
+      settings,
+      files: { cert: files.cert, chain: files.chain, fullchain: files.fullchain, privkey: files.privkey },
+      versions,
+    },
+    () => [
+      `name:        ${record.name}`,
+      `domains:     ${summary.domains.join(', ')}`,
+      `status:      ${summary.status} (${summary.daysLeft} days left)`,
+      `serial:      ${current.serial}`,
+      `issuer:      ${current.issuer}`,
+      `key type:    ${settings.keyType}`,
+      `valid:       ${current.notBefore} to ${current.notAfter}`,
+      `CA:          ${settings.server}`,
+      `challenge:   ${settings.challenge}${settings.challenge === 'webroot' ? ` (${settings.webroot})` : ` (port ${settings.httpPort}${settings.httpAddress ? `, ${settings.httpAddress}` : ''})`}`,
+      `files:       ${files.dir}/{cert,chain,fullchain,privkey}.pem`,
+      'versions:',
+      ...versions.map((v) => `  ${String(v.version).padStart(3)}  serial ${v.serial}  not after ${v.notAfter}  issued ${v.issuedAt}`),
+    ],
+    { always: true },
+  );
+  return 0;
+};

@@ -1,0 +1,93 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dataDirectory, defaultExportDirectory, defaultStoreUrl } from '../config/data-dir.js';
+import { loadConfigFile } from '../config/load-file.js';
+import { resolveSettings } from '../config/resolve.js';
+import type { FlagValues, ResolvedSettings } from '../config/resolve.js';
+import type { SettingKey, Settings } from '../config/settings.js';
+import { UsageError } from '../core/errors.js';
+import { openStore, parseStoreUrl } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import type { Reporter } from './reporter.js';
+
+/** Options every command accepts (commander's camelCase names). */
+export interface GlobalOptions {
+  config?: string;
+  store?: string;
+  server?: string;
+  caBundle?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+}
+
+/**
+ * What a command runs with, built once per invocation: the effective settings (validated), where data lives,
+ * the reporter, and a cancellation signal. The store is opened on demand, after the command has checked its
+ * input, so that bad input never creates or touches a store.
+ */
+export interface Context {
+  settings: Settings;
+  sources: ResolvedSettings['sources'];
+  configPath: string | null;
+  dataDir: string;
+  storeUrl: string;
+  exportDir: string;
+  reporter: Reporter;
+  signal: AbortSignal;
+  openStore(): Promise<Store>;
+  /** True when the store may already hold data (a SQLite file that exists, or any remote store). */
+  storeMayHoldData(): boolean;
+  /** The --ca-bundle file's contents; UsageError when it is not a readable PEM file. */
+  caBundlePem(): string | undefined;
+}
+
+export async function buildContext(
+  global: GlobalOptions,
+  commandFlags: FlagValues,
+  reporter: Reporter,
+  signal: AbortSignal,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Context> {
+  const file = await loadConfigFile(global.config);
+  const flags: FlagValues = { ...pick(global, ['store', 'server', 'caBundle']), ...commandFlags };
+  const resolved = resolveSettings({ flags, env, file });
+  const dataDir = dataDirectory(env);
+  const storeUrl = resolved.settings.store ?? defaultStoreUrl(dataDir);
+  const parsedStore = parseStoreUrl(storeUrl); // exit 2 on a bad URL, before anything is opened
+  let store: Promise<Store> | undefined;
+  let caBundle: { pem: string | undefined } | undefined;
+  return {
+    ...resolved,
+    configPath: file?.path ?? null,
+    dataDir,
+    storeUrl,
+    exportDir: resolved.settings.out ?? defaultExportDirectory(dataDir),
+    reporter,
+    signal,
+    openStore: () => (store ??= openStore(storeUrl)),
+    storeMayHoldData: () => parsedStore.kind !== 'sqlite' || existsSync(parsedStore.path),
+    caBundlePem: () => (caBundle ??= { pem: readCaBundle(resolved.settings.caBundle) }).pem,
+  };
+}
+
+function readCaBundle(path: string | null): string | undefined {
+  if (path === null) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--ca-bundle ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-bundle ${path} holds no PEM certificate`);
+  return text;
+}
+
+function pick<T extends object>(source: T, keys: (keyof T & SettingKey)[]): FlagValues {
+  const result: FlagValues = {};
+  for (const key of keys) {
+    const value = source[key];
+    if (value !== undefined) result[key] = value as string | boolean;
+  }
+  return result;
+}

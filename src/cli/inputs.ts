@@ -1,0 +1,50 @@
+import { statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import type { ExternalAccountBinding } from '../acme/client.js';
+import { UsageError } from '../core/errors.js';
+
+/** Checks of user input shared by several commands; each throws UsageError (exit 2) naming the flag. */
+
+const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+export function checkEmail(email: string | null): string | null {
+  if (email === null) return null;
+  if (!EMAIL.test(email)) throw new UsageError(`--email "${email}" is not an email address`);
+  return email;
+}
+
+/** Both EAB values or neither. The HMAC key must be base64url (padding and the +/ alphabet tolerated). */
+export function checkEab(kid: string | null, hmacKey: string | null): ExternalAccountBinding | null {
+  if (kid === null && hmacKey === null) return null;
+  if (kid === null) throw new UsageError('--eab-hmac-key needs --eab-kid as well');
+  if (hmacKey === null) throw new UsageError('--eab-kid needs --eab-hmac-key as well');
+  // The key itself is never repeated in a message.
+  if (!/^[A-Za-z0-9_\-+/]+={0,2}$/.test(hmacKey)) {
+    throw new UsageError('--eab-hmac-key is not base64url text', { hint: 'paste the HMAC key exactly as the CA shows it' });
+  }
+  if (Buffer.from(hmacKey, 'base64').length < 16) throw new UsageError('--eab-hmac-key is too short to be an HMAC key from a CA');
+  return { kid, hmacKey: hmacKey.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') };
+}
+
+export function checkDirectory(path: string, flag: string): string {
+  const absolute = resolve(path);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(absolute).isDirectory();
+  } catch {
+    throw new UsageError(`${flag} ${absolute} does not exist`);
+  }
+  if (!isDirectory) throw new UsageError(`${flag} ${absolute} is not a directory`);
+  return absolute;
+}
+
+/** `--http-address`: one address or a comma-separated list; null means every address. */
+export function checkListenAddresses(value: string | null): string[] {
+  if (value === null) return [];
+  const addresses = value.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  for (const address of addresses) {
+    if (isIP(address.replace(/^\[|\]$/g, '')) === 0) throw new UsageError(`--http-address "${address}" is not an IP address`);
+  }
+  return addresses.map((a) => a.replace(/^\[|\]$/g, ''));
+}

@@ -1,0 +1,172 @@
+import type { Ora } from 'ora';
+import { AcmeProblemError } from '../acme/problem.js';
+import { AcmectlError } from '../core/errors.js';
+import type { ProgressEvent } from '../core/events.js';
+
+/**
+ * All printing lives here (SPEC §4). stdout carries data, stderr carries messages for people.
+ * - human: a terminal: colours and a spinner per step
+ * - plain: not a terminal (cron): one line per finished step, no colours
+ * - json:  exactly one JSON document on stdout; messages still go to stderr as plain lines
+ * - quiet: errors only
+ */
+export type ReporterMode = 'human' | 'plain' | 'json' | 'quiet';
+
+export interface ReporterOptions {
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+  env?: NodeJS.ProcessEnv;
+}
+
+type Paint = (text: string) => string;
+interface Palette {
+  green: Paint;
+  red: Paint;
+  yellow: Paint;
+  dim: Paint;
+  bold: Paint;
+}
+const plainPalette: Palette = { green: String, red: String, yellow: String, dim: String, bold: String };
+
+export class Reporter {
+  readonly mode: ReporterMode;
+  readonly verbose: boolean;
+  private readonly out: NodeJS.WriteStream;
+  private readonly err: NodeJS.WriteStream;
+  private palette: Palette = plainPalette;
+  private spinner: Ora | undefined;
+  private readonly active = new Map<string, string>();
+  private jsonWritten = false;
+
+  private constructor(options: ReporterOptions, mode: ReporterMode) {
+    this.mode = mode;
+    this.verbose = options.verbose === true;
+    this.out = options.stdout ?? process.stdout;
+    this.err = options.stderr ?? process.stderr;
+  }
+
+  static async create(options: ReporterOptions = {}): Promise<Reporter> {
+    const stderr = options.stderr ?? process.stderr;
+    const env = options.env ?? process.env;
+    const mode: ReporterMode = options.quiet ? 'quiet' : options.json ? 'json' : stderr.isTTY && !env.CI ? 'human' : 'plain';
+    const reporter = new Reporter(options, mode);
+    if (wantsColor(options, stderr, env)) {
+      // chalk is loaded only when colours are used; FORCE_COLOR can ask for colours off a terminal.
+      const { Chalk } = await import('chalk');
+      const chalk = new Chalk({ level: env.FORCE_COLOR === '2' ? 2 : env.FORCE_COLOR === '3' ? 3 : 1 });
+      reporter.palette = { green: chalk.green, red: chalk.red, yellow: chalk.yellow, dim: chalk.dim, bold: chalk.bold };
+    }
+    if (mode === 'human') {
+      const { default: ora } = await import('ora');
+      reporter.spinner = ora({ stream: stderr, isEnabled: true, discardStdin: false });
+    }
+    return reporter;
+  }
+
+  /** Progress of a long operation: a spinner on a terminal, a line per finished step otherwise. */
+  readonly progress = (event: ProgressEvent): void => {
+    if (this.mode === 'quiet') return;
+    const id = `${event.step}:${event.id ?? ''}`;
+    if (this.spinner) {
+      if (event.phase === 'start') {
+        this.active.set(id, event.message);
+      } else {
+        this.active.delete(id);
+        const symbol = event.phase === 'done' ? this.palette.green('✔') : this.palette.red('✖');
+        this.spinner.stopAndPersist({ symbol, text: event.message });
+      }
+      if (this.active.size > 0) this.spinner.start([...this.active.values()].join(', '));
+      return;
+    }
+    if (event.phase !== 'start') this.err.write(`${event.phase === 'failed' ? 'failed: ' : ''}${event.message}\n`);
+  };
+
+  /** A message for people (stderr), not shown with -q. */
+  info(message: string): void {
+    if (this.mode === 'quiet') return;
+    this.pauseSpinner(() => this.err.write(`${message}\n`));
+  }
+
+  warn(message: string): void {
+    if (this.mode === 'quiet') return;
+    this.pauseSpinner(() => this.err.write(`${this.palette.yellow('warning:')} ${message}\n`));
+  }
+
+  /** Verbose detail, shown with -v only. */
+  debug(message: string): void {
+    if (this.verbose && this.mode !== 'quiet') this.pauseSpinner(() => this.err.write(`${this.palette.dim(message)}\n`));
+  }
+
+  /**
+   * The command's result. In json mode the document is printed; otherwise the human lines go to stdout
+   * (suppressed by -q unless `always`, for data a user asked for such as `list`).
+   */
+  result(document: unknown, human: () => string[], options: { always?: boolean } = {}): void {
+    this.stopSpinner();
+    if (this.mode === 'json') {
+      this.writeJson(document);
+      return;
+    }
+    if (this.mode === 'quiet' && !options.always) return;
+    const lines = human();
+    if (lines.length > 0) this.out.write(`${lines.join('\n')}\n`);
+  }
+
+  /** Reports a failure; returns the exit code it stands for. */
+  error(error: unknown): number {
+    this.stopSpinner();
+    const exitCode = error instanceof AcmectlError ? error.exitCode : 1;
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = error instanceof AcmectlError ? error.hint : undefined;
+    const details = error instanceof AcmeProblemError ? error.subproblemLines() : [];
+    if (this.mode === 'json') {
+      const problem = error instanceof AcmeProblemError ? error.problem : undefined;
+      this.writeJson({ ok: false, error: { message, exitCode, ...(hint ? { hint } : {}), ...(problem ? { problem } : {}) } });
+    }
+    const lines = [`${this.palette.red('error:')} ${message}`, ...details.map((line) => `  - ${line}`)];
+    if (hint) lines.push(`${this.palette.dim('hint:')} ${hint}`);
+    if (this.verbose && error instanceof Error && !(error instanceof AcmectlError) && error.stack) lines.push(this.palette.dim(error.stack));
+    if (this.verbose && error instanceof Error && error.cause instanceof Error) lines.push(this.palette.dim(`cause: ${error.cause.message}`));
+    this.err.write(`${lines.join('\n')}\n`);
+    return exitCode;
+  }
+
+  get colors(): Palette {
+    return this.palette;
+  }
+
+  close(): void {
+    this.stopSpinner();
+  }
+
+  private writeJson(document: unknown): void {
+    if (this.jsonWritten) return; // exactly one document, even when an error follows a result
+    this.jsonWritten = true;
+    this.out.write(`${JSON.stringify(document, null, 2)}\n`);
+  }
+
+  private pauseSpinner(write: () => void): void {
+    if (this.spinner?.isSpinning) {
+      this.spinner.clear();
+      write();
+      this.spinner.render();
+    } else {
+      write();
+    }
+  }
+
+  private stopSpinner(): void {
+    this.active.clear();
+    if (this.spinner?.isSpinning) this.spinner.stop();
+  }
+}
+
+function wantsColor(options: ReporterOptions, stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
+  if (options.color === false || ('NO_COLOR' in env && env.NO_COLOR !== '')) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true;
+  return stream.isTTY === true && env.TERM !== 'dumb';
+}

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import type { Command as Commander } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { renderBashCompletion } from './completion-bash.js';
+import { buildProgram } from './program.js';
+
+const root = new URL('../../', import.meta.url);
+const program = buildProgram(async () => {});
+
+function allCommands(command: Commander, path: string[] = []): { path: string[]; command: Commander }[] {
+  return command.commands
+    .filter((c) => c.name() !== 'help')
+    .flatMap((c) => [{ path: [...path, c.name()], command: c }, ...allCommands(c, [...path, c.name()])]);
+}
+
+describe('completions/acmectl.bash', () => {
+  it('is the rendering of the current command tree (run scripts/generate-completions.js after changing commands)', () => {
+    expect(readFileSync(new URL('completions/acmectl.bash', root), 'utf8')).toBe(renderBashCompletion(program));
+  });
+  it('offers every command and option', () => {
+    const script = readFileSync(new URL('completions/acmectl.bash', root), 'utf8');
+    for (const { command } of allCommands(program)) {
+      expect(script).toContain(command.name());
+      for (const option of command.options) expect(script).toContain(option.long!);
+    }
+  });
+});
+
+describe('man/acmectl.1', () => {
+  const page = readFileSync(new URL('man/acmectl.1', root), 'utf8').replace(/\\-/g, '-').replace(/\\f[BIR]/g, '');
+  it.each(allCommands(program).map(({ path, command }) => [path.join(' '), command] as const))('documents "%s" and its options', (path, command) => {
+    expect(page).toMatch(new RegExp(`\\.SS "?${path}[ ,"]`));
+    for (const option of command.options) expect(page).toContain(option.long!);
+  });
+  it('documents the global options', () => {
+    for (const option of program.options) expect(page).toContain(option.long!);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * Every configurable setting, once. The table drives the config-file validator, the environment variable
+ * names (ACMECTL_<FLAG_NAME>), flag parsing, `acmectl.config.example.json` (checked by a test) and
+ * redaction of secrets. Precedence: flag > environment > config file > default (SPEC §1).
+ */
+export const KEY_TYPES = ['ec256', 'ec384', 'rsa2048', 'rsa3072', 'rsa4096'] as const;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+export const CHALLENGE_METHODS = ['standalone', 'webroot', 'store'] as const;
+export type ChallengeMethod = (typeof CHALLENGE_METHODS)[number];
+
+interface Base<T> {
+  /** Long flag without dashes, e.g. "http-port"; the env variable is ACMECTL_HTTP_PORT. */
+  flag: string;
+  default: T;
+  description: string;
+  /** Never printed or logged. */
+  secret?: boolean;
+}
+type StringDef = Base<string | null> & { type: 'string' };
+type IntegerDef = Base<number> & { type: 'integer'; min: number; max: number };
+type BooleanDef = Base<boolean> & { type: 'boolean' };
+type EnumDef<V extends string> = Base<V> & { type: 'enum'; values: readonly V[] };
+
+export const SETTINGS = {
+  server: { type: 'string', flag: 'server', default: 'letsencrypt', description: 'CA preset (letsencrypt, letsencrypt-staging, zerossl, buypass, buypass-staging, google, google-staging) or https URL of an ACME directory' },
+  store: { type: 'string', flag: 'store', default: null, description: 'store URL; default sqlite:<data dir>/acmectl.db' },
+  caBundle: { type: 'string', flag: 'ca-bundle', default: null, description: 'PEM file of extra CA certificates trusted for the ACME server and the store' },
+  email: { type: 'string', flag: 'email', default: null, description: 'contact email of the ACME account' },
+  agreeTos: { type: 'boolean', flag: 'agree-tos', default: false, description: "agree to the CA's terms of service when registering an account" },
+  eabKid: { type: 'string', flag: 'eab-kid', default: null, description: 'external account binding key id (from the CA)' },
+  eabHmacKey: { type: 'string', flag: 'eab-hmac-key', default: null, secret: true, description: 'external account binding HMAC key, base64url as the CA gives it' },
+  keyType: { type: 'enum', flag: 'key-type', values: KEY_TYPES, default: 'ec256', description: 'certificate key type' },
+  challenge: { type: 'enum', flag: 'challenge', values: CHALLENGE_METHODS, default: 'standalone', description: 'how HTTP-01 challenges are answered' },
+  httpPort: { type: 'integer', flag: 'http-port', min: 1, max: 65535, default: 80, description: 'port of the standalone HTTP-01 responder' },
+  httpAddress: { type: 'string', flag: 'http-address', default: null, description: 'address the standalone responder listens on; default every IPv4 and IPv6 address' },
+  webroot: { type: 'string', flag: 'webroot', default: null, description: 'document root: token files go under <webroot>/.well-known/acme-challenge/' },
+  out: { type: 'string', flag: 'out', default: null, description: 'export directory; default <data dir>/live' },
+  requestTimeout: { type: 'integer', flag: 'request-timeout', min: 1, max: 600, default: 30, description: 'seconds one request to the CA may take' },
+  orderTimeout: { type: 'integer', flag: 'order-timeout', min: 1, max: 3600, default: 300, description: 'seconds the CA may take to validate and issue one order' },
+} satisfies Record<string, StringDef | IntegerDef | BooleanDef | EnumDef<string>>;
+
+export type SettingKey = keyof typeof SETTINGS;
+type ValueOf<D> = D extends { type: 'enum'; values: readonly (infer V)[] } ? V : D extends { default: infer T } ? T : never;
+export type Settings = { -readonly [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
+export type SettingSource = 'flag' | 'env' | 'file' | 'default';
+
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+export function envName(key: SettingKey): string {
+  return `ACMECTL_${SETTINGS[key].flag.replace(/-/g, '_').toUpperCase()}`;
+}
+
+export function defaultSettings(): Settings {
+  return Object.fromEntries(SETTING_KEYS.map((key) => [key, SETTINGS[key].default])) as Settings;
+}

@@ -1,0 +1,48 @@
+import type { Store } from '../store/store.js';
+import { certificateKey, certificatePrefix, decodeRecord } from './certificate-record.js';
+import type { CertificateRecord } from './certificate-record.js';
+import { UsageError } from './errors.js';
+import { daysLeft, isDue } from './renewal-window.js';
+
+export type CertificateStatus = 'valid' | 'due' | 'expired';
+
+export interface CertificateSummary {
+  name: string;
+  domains: string[];
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  daysLeft: number;
+  status: CertificateStatus;
+}
+
+export async function readAllCertificates(store: Store): Promise<CertificateRecord[]> {
+  const records: CertificateRecord[] = [];
+  for await (const key of store.list(certificatePrefix())) {
+    const entry = await store.get(key);
+    if (entry) records.push(decodeRecord(entry.value, key));
+  }
+  return records;
+}
+
+export async function readCertificate(store: Store, name: string): Promise<CertificateRecord> {
+  const key = certificateKey(name);
+  const entry = await store.get(key);
+  if (!entry) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
+  return decodeRecord(entry.value, key);
+}
+
+export function summarize(record: CertificateRecord, now: Date): CertificateSummary {
+  const notBefore = new Date(record.current.notBefore);
+  const notAfter = new Date(record.current.notAfter);
+  const status: CertificateStatus = now >= notAfter ? 'expired' : isDue({ notBefore, notAfter, now }) ? 'due' : 'valid';
+  return {
+    name: record.name,
+    domains: record.identifiers.map((i) => i.value),
+    serial: record.current.serial,
+    notBefore: record.current.notBefore,
+    notAfter: record.current.notAfter,
+    daysLeft: daysLeft(notAfter, now),
+    status,
+  };
+}

@@ -1,0 +1,113 @@
+import { X509Certificate } from 'node:crypto';
+import type { ChallengeMethod, KeyType } from '../config/settings.js';
+import { storeKey, storePrefix } from '../store/keys.js';
+import { OperationError, UsageError } from './errors.js';
+import type { Identifier } from './identifiers.js';
+
+/** The settings used at issue time, kept so that `renew` needs none of the flags again. */
+export interface RenewalSettings {
+  /** ACME directory URL. */
+  server: string;
+  challenge: ChallengeMethod;
+  httpPort: number;
+  httpAddress: string | null;
+  webroot: string | null;
+  /** Export directory: files go to <out>/<name>/. */
+  out: string;
+  keyType: KeyType;
+  email: string | null;
+}
+
+/** One issued certificate with its key, as the CA sent it. */
+export interface CertificateVersion {
+  /** 1 for the first certificate under this name, +1 per renewal. */
+  version: number;
+  /** Upper-case hex, as openssl prints it. */
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  issuer: string;
+  issuedAt: string;
+  certPem: string;
+  /** Intermediates, without the leaf. */
+  chainPem: string;
+  keyPem: string;
+  /** Fencing token of the lock lease held while this version was obtained (decimal). */
+  fence: string;
+}
+
+export interface CertificateRecord {
+  schema: 1;
+  name: string;
+  identifiers: Identifier[];
+  settings: RenewalSettings;
+  current: CertificateVersion;
+  /** Earlier versions, newest first. */
+  history: CertificateVersion[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const HISTORY_LIMIT = 10;
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+/** A certificate name becomes a store key and a directory name: letters, digits, '.', '_', '-' only. */
+export function checkCertificateName(name: string): string {
+  if (!NAME_PATTERN.test(name) || name.includes('..')) {
+    throw new UsageError(`"${name}" cannot be a certificate name`, { hint: 'use letters, digits, ".", "_" and "-" (e.g. --name example.com)' });
+  }
+  return name;
+}
+
+/** The default name: the first identifier (an IPv6 address with ':' turned into '-'). */
+export function defaultCertificateName(identifiers: readonly Identifier[]): string {
+  return identifiers[0]!.value.replace(/:/g, '-');
+}
+
+export const certificateKey = (name: string): string => storeKey('certs', name);
+export const certificatePrefix = (): string => storePrefix('certs');
+
+export function encodeRecord(record: CertificateRecord): Uint8Array {
+  return Buffer.from(JSON.stringify(record));
+}
+
+export function decodeRecord(bytes: Uint8Array, key: string): CertificateRecord {
+  let record: CertificateRecord;
+  try {
+    record = JSON.parse(Buffer.from(bytes).toString('utf8')) as CertificateRecord;
+  } catch (error) {
+    throw new OperationError(`the store entry ${key} is not valid JSON`, { cause: error });
+  }
+  if (record?.schema !== 1 || typeof record.name !== 'string' || !record.current?.certPem) {
+    throw new OperationError(`the store entry ${key} is not a certificate record this version of acmectl understands`);
+  }
+  return record;
+}
+
+export interface CertificateFacts {
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  issuer: string;
+}
+
+/** Serial, validity and issuer of a PEM certificate (the first one in the text). */
+export function readCertificateFacts(certPem: string): CertificateFacts {
+  const certificate = new X509Certificate(certPem);
+  return {
+    serial: certificate.serialNumber.toUpperCase(),
+    notBefore: new Date(certificate.validFrom).toISOString(),
+    notAfter: new Date(certificate.validTo).toISOString(),
+    issuer: certificate.issuer.split('\n').find((line) => line.startsWith('CN='))?.slice(3) ?? certificate.issuer.replace(/\n/g, ', '),
+  };
+}
+
+/** Splits a CA's PEM chain into the leaf and the rest; fullchain is leaf + chain. */
+export function splitChain(chainPem: string): { certPem: string; chainPem: string; fullchainPem: string } {
+  const blocks = chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new OperationError('the CA sent no certificate');
+  const certPem = `${blocks[0]}\n`;
+  const rest = blocks.slice(1).map((block) => `${block}\n`).join('');
+  return { certPem, chainPem: rest, fullchainPem: certPem + rest };
+}

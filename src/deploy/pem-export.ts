@@ -1,0 +1,397 @@
+/**
+ * Exporting a certificate as PEM files for web servers: `<out>/<name>/{cert,chain,fullchain,privkey}.pem`.
+ *
+ * Layout on disk:
+ *
+ *     <out>/<name>                         -> .versions/<name>/<version>   (relative symbolic link)
+ *     <out>/.versions/<name>/<version>/    cert.pem chain.pem fullchain.pem privkey.pem
+ *     <out>/.versions/<name>/previous-<timestamp>/   what a user had at <out>/<name> before acmectl
+ *
+ * Why a directory swap: renaming four files one after the other is four separate atomic steps, and a crash
+ * between two of them leaves a `fullchain.pem` of one version next to a `privkey.pem` of another, which a web
+ * server refuses to load. Instead each version is written completely into its own directory, and the only step
+ * that changes what `<out>/<name>/…` resolves to is a single `rename()` of a new symbolic link over the old one.
+ * Readers that open `<out>/<name>/fullchain.pem` and `<out>/<name>/privkey.pem` therefore always get one version.
+ *
+ * Concurrency: exports of different names into one `<out>` may run in parallel; exports of the same name must
+ * be serialised by the caller (the certificate's store lock does that).
+ */
+import { randomBytes } from 'node:crypto';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { AcmectlError, OperationError, UsageError } from '../core/errors.js';
+import { describeError, fsyncDirectory, writeFileAtomic } from './atomic-file.js';
+import { errorCode, nodeExportFs, type ExportFs } from './export-fs.js';
+
+/** The PEM texts of one certificate version. */
+export interface PemFiles {
+  certPem: string;
+  chainPem: string;
+  fullchainPem: string;
+  keyPem: string;
+}
+
+export interface PemExportRequest {
+  /** The export directory (`--out`); created with mode 0700 when missing. */
+  outDir: string;
+  /** The certificate name: `^[A-Za-z0-9][A-Za-z0-9._-]*$`, no `..`. */
+  name: string;
+  /** The certificate version from the store, e.g. "3": same rules as `name`, and not starting with `previous-`. */
+  version: string;
+  files: PemFiles;
+}
+
+/** Absolute paths of the exported files, through the stable link `<out>/<name>` (what nginx and hooks use). */
+export interface ExportedPaths {
+  /** `<out>/<name>` */
+  dir: string;
+  cert: string;
+  chain: string;
+  fullchain: string;
+  privkey: string;
+}
+
+const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Leaves room for the prefixes and suffixes of temporary names within NAME_MAX (255). */
+const MAX_SEGMENT_LENGTH = 200;
+const VERSIONS_DIR_NAME = '.versions';
+/** Prefix of the directories holding what a user had at `<out>/<name>`; never pruned. */
+const PRESERVED_PREFIX = 'previous-';
+/**
+ * Separates a version from the random suffix of a repaired copy (`3~a1b2c3d4e5f6`), made when the linked
+ * directory of the requested version no longer holds the expected files. `~` cannot occur in a version.
+ */
+const REPAIR_SEPARATOR = '~';
+const DIRECTORY_MODE = 0o700;
+const PUBLIC_FILE_MODE = 0o644;
+const PRIVATE_FILE_MODE = 0o600;
+
+/** The four files, in the order they are written, with their modes. */
+const PEM_FILE_LAYOUT: ReadonlyArray<{ key: keyof PemFiles; fileName: string; mode: number }> = [
+  { key: 'keyPem', fileName: 'privkey.pem', mode: PRIVATE_FILE_MODE },
+  { key: 'certPem', fileName: 'cert.pem', mode: PUBLIC_FILE_MODE },
+  { key: 'chainPem', fileName: 'chain.pem', mode: PUBLIC_FILE_MODE },
+  { key: 'fullchainPem', fileName: 'fullchain.pem', mode: PUBLIC_FILE_MODE },
+];
+
+/**
+ * The stable paths of a certificate's exported files under `outDir` (made absolute against the current
+ * directory). No file-system access. Throws {@link UsageError} for an unsafe `name`.
+ */
+export function exportedPaths(outDir: string, name: string): ExportedPaths {
+  assertSafeSegment('certificate name', name);
+  const dir = join(resolve(outDir), name);
+  return {
+    dir,
+    cert: join(dir, 'cert.pem'),
+    chain: join(dir, 'chain.pem'),
+    fullchain: join(dir, 'fullchain.pem'),
+    privkey: join(dir, 'privkey.pem'),
+  };
+}
+
+/**
+ * Write one version of a certificate's PEM files under `<outDir>/<name>` and switch the stable link to it.
+ *
+ * Guarantees:
+ * - Atomic switch: at every moment `<out>/<name>` resolves to one complete version (the old or the new one),
+ *   never a mix and never a truncated file, also after a crash or power loss at any point (every file and
+ *   directory change is fsynced before the link moves). The one exception is the first export over a real
+ *   directory that a user or certbot left at `<out>/<name>`: that directory is moved to
+ *   `<out>/.versions/<name>/previous-<timestamp>` right before the link takes its place, and a crash between
+ *   those two renames leaves `<out>/<name>` absent (its files are kept; the next export places the link).
+ * - Nothing a user had is lost: such a directory is kept under `previous-<timestamp>` and never pruned; any
+ *   other kind of file at `<out>/<name>` (a plain file, a symbolic link acmectl did not make) makes the export
+ *   fail with an {@link OperationError} and is left alone.
+ * - Modes are set explicitly, whatever the umask: directories acmectl creates 0700, `privkey.pem` 0600, the
+ *   other files 0644.
+ * - Idempotent: when the link already points to `version` and its files have exactly this content and these
+ *   modes, nothing is written. If they differ (edited or damaged), a fresh copy of the version is written beside
+ *   them and the link switched to it; the directory being served is never modified in place.
+ * - A leftover directory of the same version from an interrupted attempt (not linked) is removed and rewritten.
+ * - After a switch, version directories of this name other than the new one and the one linked before are
+ *   removed, as are temporary links left by crashed runs. This housekeeping is best effort: its failures do
+ *   not fail the export, and the next export retries it.
+ *
+ * On failure before the switch, the previous state stays as it was (the half-written version directory is
+ * left for the next attempt to remove) and an {@link OperationError} is thrown. {@link UsageError} for an unsafe
+ * `name` or `version`, before anything is touched.
+ */
+export async function exportPem(request: PemExportRequest, fs: ExportFs = nodeExportFs): Promise<ExportedPaths> {
+  const { name, version, files } = request;
+  assertSafeSegment('certificate name', name);
+  assertSafeSegment('certificate version', version);
+  if (version.startsWith(PRESERVED_PREFIX)) {
+    throw new UsageError(`invalid certificate version "${version}": "${PRESERVED_PREFIX}" is reserved`);
+  }
+  for (const { key } of PEM_FILE_LAYOUT) {
+    if (typeof files?.[key] !== 'string') throw new UsageError(`the PEM text "${key}" to export is missing`);
+  }
+  const paths = exportedPaths(request.outDir, name);
+  try {
+    await exportVersion(fs, resolve(request.outDir), name, version, files);
+    return paths;
+  } catch (error) {
+    if (error instanceof AcmectlError) throw error;
+    throw new OperationError(
+      `could not export certificate "${name}" to ${request.outDir}: ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Which version `<outDir>/<name>` currently serves: the version of the `.versions/<name>/…` directory the link
+ * points to, or null when there is no link, the link's directory is missing, or `<out>/<name>` is not a link
+ * made by acmectl (e.g. a certbot directory). Does not check the files inside. UsageError for an unsafe name.
+ */
+export async function readExportedVersion(
+  outDir: string,
+  name: string,
+  fs: ExportFs = nodeExportFs,
+): Promise<string | null> {
+  const linkPath = exportedPaths(outDir, name).dir;
+  try {
+    const stats = await fs.lstat(linkPath);
+    if (!stats.isSymbolicLink()) return null;
+    const versionDirName = parseOwnLinkTarget(await fs.readlink(linkPath), name);
+    if (versionDirName === undefined) return null;
+    if (!(await fs.stat(linkPath)).isDirectory()) return null;
+    return versionOfDirName(versionDirName);
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw new OperationError(`could not read the exported files at ${linkPath}: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** What is at `<out>/<name>` before an export. */
+type LinkState =
+  | { kind: 'absent' }
+  | { kind: 'link'; versionDirName: string }
+  | { kind: 'user-directory' };
+
+async function exportVersion(
+  fs: ExportFs,
+  outDir: string,
+  name: string,
+  version: string,
+  files: PemFiles,
+): Promise<void> {
+  await ensureDirectory(fs, outDir);
+  const linkPath = join(outDir, name);
+  const before = await inspectLinkPath(fs, linkPath, name);
+  const nameVersionsDir = join(outDir, VERSIONS_DIR_NAME, name);
+
+  const linkedVersion = before.kind === 'link' ? versionOfDirName(before.versionDirName) : undefined;
+  let versionDirName = version;
+  if (before.kind === 'link' && linkedVersion === version) {
+    if (await versionDirectoryHolds(fs, join(nameVersionsDir, before.versionDirName), files)) return;
+    versionDirName = `${version}${REPAIR_SEPARATOR}${randomHex()}`;
+  }
+  const versionDir = join(nameVersionsDir, versionDirName);
+
+  await ensureDirectory(fs, nameVersionsDir);
+  // Whatever is here is a leftover of an interrupted attempt: the linked directory is never this one.
+  await fs.rm(versionDir, { recursive: true, force: true });
+  await fs.mkdir(versionDir, { mode: DIRECTORY_MODE });
+  await fs.chmod(versionDir, DIRECTORY_MODE);
+  for (const file of PEM_FILE_LAYOUT) {
+    await writeFileAtomic(join(versionDir, file.fileName), files[file.key], file.mode, fs, { syncDirectory: false });
+  }
+  // The version must be durable, files and directory entry, before the link can point to it.
+  await fsyncDirectory(versionDir, fs);
+  await fsyncDirectory(nameVersionsDir, fs);
+
+  const preservedDir =
+    before.kind === 'user-directory' ? join(nameVersionsDir, `${PRESERVED_PREFIX}${compactTimestamp()}`) : undefined;
+  await switchLink(fs, outDir, name, `${VERSIONS_DIR_NAME}/${name}/${versionDirName}`, preservedDir);
+  await fsyncDirectory(outDir, fs);
+  if (preservedDir !== undefined) await fsyncDirectory(nameVersionsDir, fs);
+
+  const keep = new Set([versionDirName]);
+  if (before.kind === 'link') keep.add(before.versionDirName);
+  await pruneQuietly(fs, outDir, name, keep);
+}
+
+/**
+ * Point `<outDir>/<name>` at `target` in one step: a temporary link in `outDir` renamed over it (rename replaces
+ * an existing link atomically). A user's directory there is first moved to `preservedDir`, because a rename
+ * cannot replace a non-empty directory; it is moved back if the switch then fails.
+ */
+async function switchLink(
+  fs: ExportFs,
+  outDir: string,
+  name: string,
+  target: string,
+  preservedDir: string | undefined,
+): Promise<void> {
+  const linkPath = join(outDir, name);
+  const tempLink = join(outDir, temporaryLinkName(name));
+  await fs.symlink(target, tempLink);
+  let movedUserDirectory = false;
+  try {
+    if (preservedDir !== undefined) {
+      await fs.rename(linkPath, preservedDir);
+      movedUserDirectory = true;
+    }
+    await fs.rename(tempLink, linkPath);
+  } catch (error) {
+    await fs.unlink(tempLink).catch(() => undefined);
+    if (movedUserDirectory && preservedDir !== undefined) {
+      await fs.rename(preservedDir, linkPath).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+async function inspectLinkPath(fs: ExportFs, linkPath: string, name: string): Promise<LinkState> {
+  let stats;
+  try {
+    stats = await fs.lstat(linkPath);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return { kind: 'absent' };
+    throw error;
+  }
+  if (stats.isDirectory()) return { kind: 'user-directory' };
+  if (stats.isSymbolicLink()) {
+    const target = await fs.readlink(linkPath);
+    const versionDirName = parseOwnLinkTarget(target, name);
+    if (versionDirName !== undefined) return { kind: 'link', versionDirName };
+    throw new OperationError(`${linkPath} is a symbolic link to ${target}, which acmectl did not create`, {
+      hint: 'remove the link (its target is not touched) or export to another directory with --out, then export again',
+    });
+  }
+  throw new OperationError(`${linkPath} exists and is not a directory`, {
+    hint: `move or remove it, or export to another directory with --out, then run the export again`,
+  });
+}
+
+/** Whether `dir` holds exactly these four files, each a regular file with this content and mode. */
+async function versionDirectoryHolds(fs: ExportFs, dir: string, files: PemFiles): Promise<boolean> {
+  for (const file of PEM_FILE_LAYOUT) {
+    const path = join(dir, file.fileName);
+    try {
+      const stats = await fs.lstat(path);
+      if (!stats.isFile() || (stats.mode & 0o7777) !== file.mode) return false;
+      if (!(await fs.readFile(path)).equals(Buffer.from(files[file.key]))) return false;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+  }
+  return true;
+}
+
+/**
+ * Create `path` and missing parents with mode 0700 (exactly, whatever the umask). An existing directory is
+ * left as it is. Each created directory's entry is fsynced in its parent before anything goes into it.
+ */
+async function ensureDirectory(fs: ExportFs, path: string): Promise<void> {
+  let firstCreated: string | undefined;
+  try {
+    firstCreated = await fs.mkdir(path, { recursive: true, mode: DIRECTORY_MODE });
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new OperationError(`cannot create the directory ${path}: a file that is not a directory is in the way`, {
+        hint: 'move that file away or export to another directory with --out',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (firstCreated === undefined) return;
+  const created = [firstCreated];
+  for (const segment of relative(firstCreated, path).split(sep).filter((part) => part !== '')) {
+    created.push(join(created[created.length - 1]!, segment));
+  }
+  for (const dir of created) await fs.chmod(dir, DIRECTORY_MODE);
+  await fsyncDirectory(dirname(firstCreated), fs);
+  // The deepest directory is fsynced by whoever puts something into it.
+  for (const dir of created.slice(0, -1)) await fsyncDirectory(dir, fs);
+}
+
+/**
+ * Remove version directories of `name` not in `keep` (never a `previous-…` directory or anything acmectl did not
+ * name) and temporary links of `name` left in `<out>` by crashed runs. Failures are ignored: nothing served
+ * depends on it, and the next export tries again.
+ */
+async function pruneQuietly(fs: ExportFs, outDir: string, name: string, keep: ReadonlySet<string>): Promise<void> {
+  try {
+    const nameVersionsDir = join(outDir, VERSIONS_DIR_NAME, name);
+    for (const entry of await fs.readdir(nameVersionsDir)) {
+      if (keep.has(entry) || !isVersionDirName(entry)) continue;
+      await fs.rm(join(nameVersionsDir, entry), { recursive: true, force: true });
+    }
+    for (const entry of await fs.readdir(outDir)) {
+      if (isTemporaryLinkName(entry, name)) await fs.unlink(join(outDir, entry));
+    }
+  } catch {
+    // Housekeeping only (see above).
+  }
+}
+
+function assertSafeSegment(what: string, value: string): void {
+  if (
+    typeof value !== 'string' ||
+    !SAFE_SEGMENT.test(value) ||
+    value.includes('..') ||
+    value.length > MAX_SEGMENT_LENGTH
+  ) {
+    throw new UsageError(`invalid ${what} ${JSON.stringify(value)}`, {
+      hint:
+        'use letters, digits, ".", "_" and "-", starting with a letter or digit, without "..", ' +
+        `at most ${MAX_SEGMENT_LENGTH} characters`,
+    });
+  }
+}
+
+/** A directory name acmectl gives a version: `<version>` or `<version>~<hex>`. */
+function isVersionDirName(entry: string): boolean {
+  const separator = entry.indexOf(REPAIR_SEPARATOR);
+  const version = separator === -1 ? entry : entry.slice(0, separator);
+  if (separator !== -1 && !/^[0-9a-f]+$/.test(entry.slice(separator + 1))) return false;
+  return (
+    SAFE_SEGMENT.test(version) &&
+    !version.includes('..') &&
+    version.length <= MAX_SEGMENT_LENGTH &&
+    !version.startsWith(PRESERVED_PREFIX)
+  );
+}
+
+function versionOfDirName(versionDirName: string): string {
+  const separator = versionDirName.indexOf(REPAIR_SEPARATOR);
+  return separator === -1 ? versionDirName : versionDirName.slice(0, separator);
+}
+
+/** The version directory name of a link target that acmectl wrote for `name`, else undefined. */
+function parseOwnLinkTarget(target: string, name: string): string | undefined {
+  const prefix = `${VERSIONS_DIR_NAME}/${name}/`;
+  if (!target.startsWith(prefix)) return undefined;
+  const versionDirName = target.slice(prefix.length);
+  return isVersionDirName(versionDirName) ? versionDirName : undefined;
+}
+
+function temporaryLinkName(name: string): string {
+  return `.${name}.link-${randomHex()}`;
+}
+
+function isTemporaryLinkName(entry: string, name: string): boolean {
+  const prefix = `.${name}.link-`;
+  return entry.startsWith(prefix) && /^[0-9a-f]{12}$/.test(entry.slice(prefix.length));
+}
+
+function randomHex(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/** `20250131T235959123Z`: sortable, and safe in a file name. */
+function compactTimestamp(): string {
+  return new Date().toISOString().replace(/[-:.]/g, '');
+}
+
+function isMissing(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

@@ -1,0 +1,170 @@
+/**
+ * In-process store for tests and `--store memory:` dry runs. Nothing survives the process, and nothing is
+ * shared with other processes. It honours the full Store contract so the contract suite can pin the
+ * semantics the persistent backends must match.
+ */
+import { LeaseKeeper, type LeasePrimitives } from './lease.js';
+import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+
+interface StoredEntry {
+  value: Uint8Array;
+  rev: bigint;
+  expiresAt: number | undefined;
+}
+
+interface LockRecord {
+  owner: string;
+  fence: bigint;
+  expiresAt: number;
+}
+
+/**
+ * A Store in a Map. Revisions come from one counter for the whole store that only ever grows, so a
+ * revision is never reused, not even by a key deleted and written again. Expiry is checked on every read
+ * (an expired entry is treated as absent and dropped). All operations complete synchronously inside their
+ * promise, so each one is atomic with respect to the others.
+ */
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  readonly shared = false;
+
+  readonly #entries = new Map<string, StoredEntry>();
+  readonly #locks = new Map<string, LockRecord>();
+  /** Last fencing token per lock name; kept after release so tokens keep growing. */
+  readonly #lastFence = new Map<string, bigint>();
+  #lastRev = 0n;
+  #closed = false;
+  readonly #leases: LeaseKeeper;
+
+  constructor() {
+    const primitives: LeasePrimitives = {
+      acquire: async (name, owner, ttlMs) => this.#acquire(name, owner, ttlMs),
+      renew: async (name, owner, fence, ttlMs) => this.#renew(name, owner, fence, ttlMs),
+      release: async (name, owner, fence) => this.#release(name, owner, fence),
+    };
+    this.#leases = new LeaseKeeper(primitives);
+  }
+
+  async get(key: string): Promise<Entry | null> {
+    this.#checkOpen();
+    const entry = this.#live(key, Date.now());
+    if (entry === undefined) return null;
+    return toEntry(entry);
+  }
+
+  async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    this.#checkOpen();
+    const now = Date.now();
+    const expiresAt = expiryOf(options, now);
+    const current = this.#live(key, now);
+    if (options.ifAbsent === true && current !== undefined) return { ok: false };
+    if (options.ifRev !== undefined && (current === undefined || String(current.rev) !== options.ifRev)) {
+      return { ok: false };
+    }
+    this.#lastRev += 1n;
+    // Copy: the caller may reuse its buffer after put() resolves.
+    this.#entries.set(key, { value: new Uint8Array(value), rev: this.#lastRev, expiresAt });
+    return { ok: true, rev: String(this.#lastRev) };
+  }
+
+  async delete(key: string, options: { ifRev?: string } = {}): Promise<boolean> {
+    this.#checkOpen();
+    const current = this.#live(key, Date.now());
+    if (current === undefined) return false;
+    if (options.ifRev !== undefined && String(current.rev) !== options.ifRev) return false;
+    this.#entries.delete(key);
+    return true;
+  }
+
+  /** Live keys starting with `prefix` (compared literally), in UTF-8 byte order, as of the first next(). */
+  async *list(prefix: string): AsyncIterable<string> {
+    this.#checkOpen();
+    const now = Date.now();
+    const keys: string[] = [];
+    for (const key of this.#entries.keys()) {
+      if (key.startsWith(prefix) && this.#live(key, now) !== undefined) keys.push(key);
+    }
+    keys.sort(compareUtf8);
+    yield* keys;
+  }
+
+  async lock(name: string, options: LockOptions): Promise<Lease | null> {
+    this.#checkOpen();
+    return this.#leases.lock(name, options);
+  }
+
+  /** Releases held leases and empties the store. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#leases.close();
+    this.#closed = true;
+    this.#entries.clear();
+    this.#locks.clear();
+  }
+
+  #live(key: string, now: number): StoredEntry | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt !== undefined && entry.expiresAt <= now) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  #acquire(name: string, owner: string, ttlMs: number): bigint | null {
+    this.#checkOpen();
+    const now = Date.now();
+    const current = this.#locks.get(name);
+    if (current !== undefined && current.expiresAt > now) return null;
+    const fence = (this.#lastFence.get(name) ?? 0n) + 1n;
+    this.#lastFence.set(name, fence);
+    this.#locks.set(name, { owner, fence, expiresAt: now + ttlMs });
+    return fence;
+  }
+
+  #renew(name: string, owner: string, fence: bigint, ttlMs: number): boolean {
+    this.#checkOpen();
+    const now = Date.now();
+    const current = this.#locks.get(name);
+    if (current === undefined || current.owner !== owner || current.fence !== fence || current.expiresAt <= now) {
+      return false;
+    }
+    current.expiresAt = now + ttlMs;
+    return true;
+  }
+
+  #release(name: string, owner: string, fence: bigint): boolean {
+    const current = this.#locks.get(name);
+    if (current === undefined || current.owner !== owner || current.fence !== fence) return false;
+    this.#locks.delete(name);
+    return true;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error('the memory store is closed');
+  }
+}
+
+function toEntry(entry: StoredEntry): Entry {
+  const result: Entry = { value: new Uint8Array(entry.value), rev: String(entry.rev) };
+  if (entry.expiresAt !== undefined) result.expiresAt = entry.expiresAt;
+  return result;
+}
+
+/** Epoch ms at which a write with these options expires; validates the options every backend shares. */
+function expiryOf(options: PutOptions, now: number): number | undefined {
+  if (options.ifRev !== undefined && options.ifAbsent === true) {
+    throw new TypeError('put: ifRev and ifAbsent cannot be combined');
+  }
+  if (options.ttlMs === undefined) return undefined;
+  if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) {
+    throw new RangeError('put: ttlMs must be a positive number of milliseconds');
+  }
+  return now + Math.ceil(options.ttlMs);
+}
+
+/** UTF-8 byte order (= code point order), the order SQLite, Redis and etcd list keys in. */
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

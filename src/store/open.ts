@@ -1,0 +1,126 @@
+/**
+ * Store URLs → Store. `parseStoreUrl` is pure validation the CLI runs before touching anything (a bad URL is
+ * exit 2); `openStore` loads only the backend the URL names, so `acmectl --help` never loads better-sqlite3.
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type { Store } from './store.js';
+
+export type StoreUrl =
+  /** `path` is absolute. */
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'memory' };
+
+/** Where relative paths and `~` are resolved; defaults to the process's. */
+export interface StoreUrlContext {
+  cwd?: string;
+  homeDir?: string;
+}
+
+const ACCEPTED_FORMS = 'sqlite:PATH, memory:';
+const ACCEPTED_FORMS_HINT = 'use --store sqlite:PATH (e.g. sqlite:/var/lib/acmectl/acmectl.db) or --store memory:';
+
+/** Backends the spec names that this version does not ship yet (scheme → backend name). */
+const NOT_YET_AVAILABLE: Readonly<Record<string, string>> = {
+  redis: 'redis',
+  rediss: 'redis',
+  etcd: 'etcd',
+  consul: 'consul',
+  'consul+https': 'consul',
+  vault: 'vault',
+  'vault+https': 'vault',
+};
+
+/**
+ * Parses and validates a store URL without touching the file system or the network. Accepted forms:
+ * - `sqlite:PATH` — PATH relative to `cwd`, absolute (`sqlite:/abs`, `sqlite:///abs`), or `~/...`. The rest
+ *   of the URL is the path, literally: no percent-decoding, no query parameters.
+ * - `memory:` — a fresh in-process store.
+ * Throws UsageError (exit 2) for anything else; the message never repeats the URL past its scheme, since
+ * URLs of other backends carry passwords and tokens.
+ */
+export function parseStoreUrl(url: string, context: StoreUrlContext = {}): StoreUrl {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    throw new UsageError(
+      url.trim() === ''
+        ? `the store URL is empty; accepted forms: ${ACCEPTED_FORMS}`
+        : `the store URL has no scheme; accepted forms: ${ACCEPTED_FORMS}`,
+      { hint: looksLikePath(url) ? 'for a SQLite file, write sqlite: before the path' : ACCEPTED_FORMS_HINT },
+    );
+  }
+  const rest = url.slice(scheme.length + 1);
+
+  if (scheme === 'memory') {
+    if (rest !== '' && rest !== '//') {
+      throw new UsageError('the memory: store URL takes nothing after "memory:"', { hint: ACCEPTED_FORMS_HINT });
+    }
+    return { kind: 'memory' };
+  }
+
+  if (scheme === 'sqlite') {
+    return { kind: 'sqlite', path: sqlitePath(rest, context) };
+  }
+
+  const backend = NOT_YET_AVAILABLE[scheme];
+  if (backend !== undefined) {
+    throw new UsageError(`the ${backend} store (${scheme}://) is not available in this version of acmectl yet`, {
+      hint: ACCEPTED_FORMS_HINT,
+    });
+  }
+  throw new UsageError(`unknown store URL scheme "${scheme}:"; accepted forms: ${ACCEPTED_FORMS}`, {
+    hint: ACCEPTED_FORMS_HINT,
+  });
+}
+
+/**
+ * Opens the store a URL names, creating a SQLite file (and its directory) if missing. Throws UsageError for a
+ * bad URL and OperationError (exit 1, naming the path, with the cause) when the store cannot be opened.
+ * The caller owns the store and must close() it.
+ */
+export async function openStore(url: string): Promise<Store> {
+  const parsed = parseStoreUrl(url);
+  switch (parsed.kind) {
+    case 'sqlite': {
+      // Imported here, not at the top: loading better-sqlite3 (a native addon) only when it is used.
+      const { SqliteStore } = await import('./sqlite.js');
+      return SqliteStore.open(parsed.path);
+    }
+    case 'memory': {
+      const { MemoryStore } = await import('./memory.js');
+      return new MemoryStore();
+    }
+  }
+}
+
+function sqlitePath(rest: string, context: StoreUrlContext): string {
+  let path = rest;
+  if (path.startsWith('//')) {
+    // sqlite:///abs/path (empty authority). Anything with a host is a mistake: SQLite files are local.
+    if (!path.startsWith('///')) {
+      throw new UsageError('a sqlite: store URL cannot name a host; SQLite files are local', {
+        hint: 'write sqlite:/absolute/path or sqlite:relative/path',
+      });
+    }
+    path = path.slice(2);
+  }
+  if (path === '') {
+    throw new UsageError('the sqlite: store URL needs a file path (sqlite:PATH)', { hint: ACCEPTED_FORMS_HINT });
+  }
+  if (path.includes('\0')) {
+    throw new UsageError('the sqlite: store path must not contain a NUL character');
+  }
+  if (path.endsWith('/')) {
+    throw new UsageError('the sqlite: store path names a directory; give a file name, e.g. sqlite:DIR/acmectl.db');
+  }
+  // The shell does not expand ~ in the middle of a word (--store sqlite:~/x.db), so we do.
+  if (path === '~' || path.startsWith('~/')) {
+    path = resolve(context.homeDir ?? homedir(), `.${path.slice(1)}`);
+  }
+  return isAbsolute(path) ? resolve(path) : resolve(context.cwd ?? process.cwd(), path);
+}
+
+function looksLikePath(value: string): boolean {
+  return /^[./~]/.test(value) || /\.(db|sqlite3?)$/i.test(value);
+}

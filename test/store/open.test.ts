@@ -1,0 +1,148 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { OperationError, UsageError } from '../../src/core/errors.js';
+import { openStore, parseStoreUrl, type StoreUrl } from '../../src/store/open.js';
+
+const context = { cwd: '/srv/app', homeDir: '/home/ops' };
+
+describe('parseStoreUrl', () => {
+  const accepted: Array<[string, StoreUrl]> = [
+    ['sqlite:acmectl.db', { kind: 'sqlite', path: '/srv/app/acmectl.db' }],
+    ['sqlite:./data/acmectl.db', { kind: 'sqlite', path: '/srv/app/data/acmectl.db' }],
+    ['sqlite:../shared/acmectl.db', { kind: 'sqlite', path: '/srv/shared/acmectl.db' }],
+    ['sqlite:/var/lib/acmectl/acmectl.db', { kind: 'sqlite', path: '/var/lib/acmectl/acmectl.db' }],
+    ['sqlite:///var/lib/acmectl/acmectl.db', { kind: 'sqlite', path: '/var/lib/acmectl/acmectl.db' }],
+    ['sqlite:/var/lib//acmectl/./acmectl.db', { kind: 'sqlite', path: '/var/lib/acmectl/acmectl.db' }],
+    ['sqlite:~/acmectl.db', { kind: 'sqlite', path: '/home/ops/acmectl.db' }],
+    ['SQLite:/x.db', { kind: 'sqlite', path: '/x.db' }],
+    ['sqlite:with space & ?query=literal.db', { kind: 'sqlite', path: '/srv/app/with space & ?query=literal.db' }],
+    ['sqlite:%41.db', { kind: 'sqlite', path: '/srv/app/%41.db' }],
+    ['memory:', { kind: 'memory' }],
+    ['memory://', { kind: 'memory' }],
+  ];
+  it.each(accepted)('%s', (url, expected) => {
+    expect(parseStoreUrl(url, context)).toEqual(expected);
+  });
+
+  it('resolves a relative path against process.cwd() by default', () => {
+    expect(parseStoreUrl('sqlite:x.db')).toEqual({ kind: 'sqlite', path: join(process.cwd(), 'x.db') });
+  });
+
+  const notYetAvailable: Array<[string, string]> = [
+    ['redis://localhost:6379/0', 'redis'],
+    ['rediss://:s3cret-password@redis.internal:6380/1?prefix=acme/', 'redis'],
+    ['etcd://10.0.0.1:2379,10.0.0.2:2379/acme', 'etcd'],
+    ['consul://localhost:8500/acme?token=s3cret-token', 'consul'],
+    ['consul+https://consul.internal/acme', 'consul'],
+    ['vault://vault:8200/secret/acme?token=s3cret-token', 'vault'],
+    ['vault+https://vault.internal/secret/acme', 'vault'],
+  ];
+  it.each(notYetAvailable)('%s → UsageError: the %s store is not available yet', (url, backend) => {
+    const error = usageErrorOf(url);
+    expect(error.message).toContain(backend);
+    expect(error.message).toMatch(/not available in this version/);
+    expect(error.message).not.toMatch(/s3cret/);
+    expect(error.hint).toMatch(/sqlite:PATH/);
+  });
+
+  const rejected: Array<[string, RegExp]> = [
+    ['', /empty/],
+    ['   ', /empty/],
+    ['acmectl.db', /no scheme/],
+    ['/var/lib/acmectl/acmectl.db', /no scheme/],
+    ['sqlite:', /needs a file path/],
+    ['sqlite://', /host/],
+    ['sqlite://dbhost/acmectl.db', /host/],
+    ['sqlite:/var/lib/acmectl/', /directory/],
+    ['sqlite:a\u0000b.db', /NUL/],
+    ['memory:extra', /nothing after/],
+    ['mysql://user:s3cret@db/acme', /unknown store URL scheme "mysql:"/],
+    ['file:/tmp/x.db', /unknown store URL scheme/],
+    ['https://example.com/store', /unknown store URL scheme/],
+  ];
+  it.each(rejected)('%j → UsageError %s', (url, message) => {
+    const error = usageErrorOf(url);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toMatch(/s3cret/);
+  });
+
+  it('lists the accepted forms for an unknown scheme', () => {
+    expect(usageErrorOf('ftp://x').message).toContain('sqlite:PATH, memory:');
+  });
+
+  it('suggests sqlite: for what looks like a bare file path', () => {
+    expect(usageErrorOf('./acmectl.db').hint).toMatch(/write sqlite: before the path/);
+  });
+});
+
+describe('openStore', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'acmectl-open-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('opens memory: and sqlite: stores', async () => {
+    const memory = await openStore('memory:');
+    expect(memory.kind).toBe('memory');
+    await memory.close();
+    const sqlite = await openStore(`sqlite:${join(dir, 'sub', 'acmectl.db')}`);
+    expect(sqlite.kind).toBe('sqlite');
+    await sqlite.put('k', new Uint8Array([1]));
+    await sqlite.close();
+    const reopened = await openStore(`sqlite://${join(dir, 'sub', 'acmectl.db')}`);
+    expect(Array.from((await reopened.get('k'))!.value)).toEqual([1]);
+    await reopened.close();
+  });
+
+  it('a bad URL rejects with UsageError (exit 2) before opening anything', async () => {
+    await expect(openStore('redis://localhost')).rejects.toSatisfy(
+      (error: unknown) => error instanceof UsageError && error.exitCode === 2,
+    );
+  });
+
+  it('a file it cannot open rejects with OperationError (exit 1) naming the path', async () => {
+    const path = join(dir, 'garbage.db');
+    writeFileSync(path, Buffer.alloc(4096, 'garbage '));
+    const error = await openStore(`sqlite:${path}`).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(OperationError);
+    expect((error as OperationError).exitCode).toBe(1);
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).cause).toBeDefined();
+  });
+
+  it('loading open.js does not load better-sqlite3; opening a sqlite: store does', () => {
+    // Built code in a fresh process, where the module cache is not shared with vitest.
+    const script = `
+      import { createRequire } from 'node:module';
+      const require = createRequire(import.meta.url);
+      const sqliteLoaded = () => Object.keys(require.cache).some((path) => path.includes('better-sqlite3'));
+      const { openStore, parseStoreUrl } = await import('./dist/store/open.js');
+      parseStoreUrl('sqlite:x.db');
+      const before = sqliteLoaded();
+      const store = await openStore(process.argv[1]);
+      const after = sqliteLoaded();
+      await store.close();
+      console.log(JSON.stringify({ before, after }));
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', script, `sqlite:${join(dir, 'lazy.db')}`],
+      { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual({ before: false, after: true });
+  });
+});
+
+function usageErrorOf(url: string): UsageError {
+  try {
+    parseStoreUrl(url, context);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).exitCode).toBe(2);
+    return error as UsageError;
+  }
+  throw new Error(`parseStoreUrl(${JSON.stringify(url)}) should have thrown`);
+}

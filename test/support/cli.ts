@@ -1,0 +1,30 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/acmectl.js', import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the BUILT command line (bin/acmectl.js → dist/), as a user would, with a clean environment:
+ * no ACMECTL_* variables leak in from the developer's shell, and no terminal (plain output).
+ */
+export function runCli(args: string[], options: { home: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number }): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: options.home, ACMECTL_HOME: options.home, NO_COLOR: '1', ...options.env };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, cwd: options.cwd ?? options.home, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The global options that point acmectl at a test Pebble. */
+export function pebbleArgs(pebble: { directoryUrl: string; caBundlePath: string }): string[] {
+  return ['--server', pebble.directoryUrl, '--ca-bundle', pebble.caBundlePath];
+}
