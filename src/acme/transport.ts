@@ -76,19 +76,18 @@ function httpAdapterOf(): Adapter {
 
 function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
   return async (config) => {
-    let response: AdapterResponse;
     try {
-      response = await http(config);
+      return await http(config);
     } catch (error) {
-      const failure = error as { response?: unknown; code?: string; message?: string };
-      if (failure.response) throw error;
-      throw new CaUnreachableError(config.url, failure.code, failure.message ?? String(error), timeoutMs);
+      // acme-client makes axios treat every status as an error, so answers (429 included) arrive here too.
+      const failure = error as { response?: AdapterResponse; code?: string; message?: string };
+      if (!failure.response) throw new CaUnreachableError(config.url, failure.code, failure.message ?? String(error), timeoutMs);
+      const retryAfter = Number(failure.response.headers['retry-after']);
+      if (failure.response.status === 429 || (Number.isFinite(retryAfter) && retryAfter > LONGEST_RETRY_AFTER_S)) {
+        config.retryAttempt = Number.MAX_SAFE_INTEGER; // tells acme-client's interceptor not to retry this one
+      }
+      throw error;
     }
-    const retryAfter = Number(response.headers['retry-after']);
-    if (response.status === 429 || (Number.isFinite(retryAfter) && retryAfter > LONGEST_RETRY_AFTER_S)) {
-      config.retryAttempt = Number.MAX_SAFE_INTEGER; // tells acme-client's interceptor not to retry this one
-    }
-    return response;
   };
 }
 

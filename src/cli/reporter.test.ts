@@ -1,0 +1,106 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { AcmeProblemError } from '../acme/problem.js';
+import { OperationError, UsageError } from '../core/errors.js';
+import { Reporter } from './reporter.js';
+
+function stream(isTTY: boolean): NodeJS.WriteStream & { text: () => string } {
+  let text = '';
+  const writable = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  }) as unknown as NodeJS.WriteStream & { text: () => string };
+  Object.assign(writable, { isTTY, columns: 80, text: () => text, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+  return writable;
+}
+
+async function reporter(options: { tty?: boolean; json?: boolean; quiet?: boolean; env?: NodeJS.ProcessEnv; color?: boolean }) {
+  const stdout = stream(false);
+  const stderr = stream(options.tty ?? false);
+  const r = await Reporter.create({ stdout, stderr, json: options.json, quiet: options.quiet, color: options.color, env: options.env ?? {} });
+  return { r, stdout, stderr };
+}
+
+const steps = (r: Reporter): void => {
+  r.progress({ step: 'order', phase: 'start', message: 'creating the order' });
+  r.progress({ step: 'order', phase: 'done', message: 'order created' });
+  r.progress({ step: 'authorization', phase: 'start', id: 'a', message: 'validating a' });
+  r.progress({ step: 'authorization', phase: 'failed', id: 'a', message: 'a not validated' });
+};
+
+describe('Reporter', () => {
+  it('on a terminal: spinner and colours on stderr, data on stdout', async () => {
+    const { r, stdout, stderr } = await reporter({ tty: true });
+    expect(r.mode).toBe('human');
+    steps(r);
+    r.result({ ok: true }, () => ['done']);
+    expect(stderr.text()).toMatch(/\u001b\[32m✔\u001b\[39m order created/);
+    expect(stderr.text()).toMatch(/\u001b\[31m✖\u001b\[39m a not validated/);
+    expect(stdout.text()).toBe('done\n');
+  });
+
+  it('not on a terminal (cron): one plain line per finished step, no colours', async () => {
+    const { r, stdout, stderr } = await reporter({ tty: false });
+    expect(r.mode).toBe('plain');
+    steps(r);
+    r.result({ ok: true }, () => ['done']);
+    expect(stderr.text()).toBe('order created\nfailed: a not validated\n');
+    expect(stdout.text()).toBe('done\n');
+  });
+
+  it('honours NO_COLOR and --no-color on a terminal, and FORCE_COLOR off one', async () => {
+    for (const options of [{ tty: true, env: { NO_COLOR: '1' } }, { tty: true, color: false }]) {
+      const { r, stderr } = await reporter(options);
+      steps(r);
+      expect(stderr.text()).not.toMatch(/\u001b\[3\dm/);
+    }
+    const forced = await reporter({ tty: false, env: { FORCE_COLOR: '1' } });
+    forced.r.error(new OperationError('boom'));
+    expect(forced.stderr.text()).toMatch(/\u001b\[31merror:\u001b\[39m boom/);
+  });
+
+  it('with -q prints errors only', async () => {
+    const { r, stdout, stderr } = await reporter({ quiet: true });
+    steps(r);
+    r.info('hello');
+    r.result({ ok: true }, () => ['done']);
+    expect(stdout.text()).toBe('');
+    expect(stderr.text()).toBe('');
+    expect(r.error(new OperationError('boom', { hint: 'do this' }))).toBe(1);
+    expect(stderr.text()).toBe('error: boom\nhint: do this\n');
+  });
+
+  it('with -q still prints data a user asked for (list)', async () => {
+    const { r, stdout } = await reporter({ quiet: true });
+    r.result({}, () => ['NAME'], { always: true });
+    expect(stdout.text()).toBe('NAME\n');
+  });
+
+  it('with --json prints exactly one document on stdout, also for an error', async () => {
+    const { r, stdout, stderr } = await reporter({ json: true });
+    steps(r);
+    expect(r.error(new UsageError('bad name'))).toBe(2);
+    r.result({ ok: true }, () => ['ignored']);
+    expect(JSON.parse(stdout.text())).toEqual({ ok: false, error: { message: 'bad name', exitCode: 2 } });
+    expect(stderr.text()).toContain('error: bad name');
+  });
+
+  it('shows every subproblem of a problem document', async () => {
+    const { r, stderr } = await reporter({});
+    r.error(
+      new AcmeProblemError('the CA refused creating the order', {
+        type: 'urn:ietf:params:acme:error:rejectedIdentifier',
+        detail: 'no',
+        subproblems: [{ type: 'urn:ietf:params:acme:error:dns', detail: 'NXDOMAIN', identifier: { type: 'dns', value: 'x.example.com' } }],
+      }),
+    );
+    expect(stderr.text()).toContain('error: the CA refused creating the order: rejectedIdentifier: no\n  - x.example.com: dns: NXDOMAIN\n');
+  });
+
+  it('maps unexpected errors to exit code 1', async () => {
+    const { r } = await reporter({});
+    expect(r.error(new TypeError('oops'))).toBe(1);
+  });
+});

@@ -1,0 +1,66 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { startMisbehavingCa } from '../support/misbehaving-ca-standin.js';
+import type { MisbehavingCa } from '../support/misbehaving-ca-standin.js';
+
+let ca: MisbehavingCa | undefined;
+afterEach(async () => {
+  await ca?.stop();
+  ca = undefined;
+});
+
+const home = () => mkdtempSync(join(tmpdir(), 'acmectl-caerr-'));
+const issue = (directoryUrl: string, extra: string[] = []) =>
+  runCli(['issue', 'a.example.com', 'b.example.com', 'c.example.com', '--server', directoryUrl, '--agree-tos', '--email', 'ops@example.com', ...extra], { home: home() });
+
+const rejected = {
+  type: 'urn:ietf:params:acme:error:rejectedIdentifier',
+  detail: 'Error creating new order :: Cannot issue for 2 identifiers',
+  status: 400,
+  subproblems: [
+    { type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: 'Domain name is on a block list', identifier: { type: 'dns', value: 'a.example.com' } },
+    { type: 'urn:ietf:params:acme:error:caa', detail: 'CAA record forbids issuance', identifier: { type: 'dns', value: 'c.example.com' } },
+  ],
+};
+
+describe('problem documents reach the screen intact (stand-in CA)', () => {
+  it('shows type, detail and every identifier\'s subproblem (exit 1)', async () => {
+    ca = await startMisbehavingCa({ newOrderProblem: rejected });
+    const result = await issue(ca.directoryUrl);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('error: the CA refused creating the order: rejectedIdentifier: Error creating new order :: Cannot issue for 2 identifiers');
+    expect(result.stderr).toContain('  - a.example.com: rejectedIdentifier: Domain name is on a block list');
+    expect(result.stderr).toContain('  - c.example.com: caa: CAA record forbids issuance');
+    expect(result.stderr).toMatch(/hint: the CA will not issue for one of these names/);
+  });
+
+  it('keeps the whole problem document in --json', async () => {
+    ca = await startMisbehavingCa({ newOrderProblem: rejected });
+    const result = await issue(ca.directoryUrl, ['--json']);
+    expect(result.code).toBe(1);
+    const document = JSON.parse(result.stdout) as { ok: boolean; error: { exitCode: number; problem: unknown } };
+    expect(document.ok).toBe(false);
+    expect(document.error.exitCode).toBe(1);
+    expect(document.error.problem).toEqual(rejected);
+  });
+
+  it('shows a rate limit as such, without sleeping through Retry-After', async () => {
+    ca = await startMisbehavingCa({ newOrderProblem: { type: 'urn:ietf:params:acme:error:rateLimited', detail: 'too many certificates already issued', status: 429 }, status: 429 });
+    const result = await issue(ca.directoryUrl);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('rateLimited: too many certificates already issued');
+    expect(ca.requests.filter((r) => r.startsWith('POST /new-order'))).toHaveLength(1);
+  });
+});
+
+describe('request timeouts (stand-in CA)', () => {
+  it('gives up on a CA that never answers after --request-timeout (exit 1)', async () => {
+    ca = await startMisbehavingCa({ hangOn: 'newOrder' });
+    const result = await issue(ca.directoryUrl, ['--request-timeout', '1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/could not reach the CA at http:\/\/127\.0\.0\.1:\d+\/new-order: no answer within 1 s/);
+  });
+});

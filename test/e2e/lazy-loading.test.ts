@@ -1,0 +1,41 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+const preload = fileURLToPath(new URL('../support/record-loaded-modules.cjs', import.meta.url));
+
+/** Package names the process loaded (a request is a bare name or, for ESM importing CommonJS, a path). */
+async function modulesLoadedBy(args: string[]): Promise<string[]> {
+  const home = mkdtempSync(join(tmpdir(), 'acmectl-lazy-'));
+  const record = join(home, 'modules.txt');
+  await runCli(args, { home, env: { NODE_OPTIONS: `--require ${preload}`, RECORD_LOADED_MODULES: record } });
+  const requests = readFileSync(record, 'utf8').split('\n');
+  return [...new Set(requests.map((request) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(request)?.[1] ?? request))];
+}
+
+// Start-up time matters for a tool run from cron and in scripts: each command loads only what it uses.
+describe('lazy loading', () => {
+  it('--help loads neither the ACME client, nor SQLite, nor the config loader', async () => {
+    const loaded = await modulesLoadedBy(['--help']);
+    expect(loaded).toContain('commander');
+    // (ESM-only packages such as ora never pass through Module._load, so they cannot be checked this way.)
+    for (const heavy of ['acme-client', 'better-sqlite3', 'cosmiconfig']) expect(loaded).not.toContain(heavy);
+  });
+
+  it('list does not load the ACME client', async () => {
+    const loaded = await modulesLoadedBy(['list']);
+    expect(loaded).toContain('cosmiconfig');
+    expect(loaded).not.toContain('acme-client');
+  });
+
+  it('issue with bad input does not load the ACME client', async () => {
+    expect(await modulesLoadedBy(['issue', '*.example.com'])).not.toContain('acme-client');
+  });
+
+  it('issue loads the ACME client once it contacts a CA', async () => {
+    expect(await modulesLoadedBy(['issue', 'x.example.com', '--agree-tos', '--server', 'https://127.0.0.1:9/dir'])).toContain('acme-client');
+  });
+});
