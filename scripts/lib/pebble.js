@@ -599,27 +599,32 @@ class PortInUseError extends Error {}
  * @returns {Promise<PebbleHandle>}
  */
 async function launchPebble(dir, certificates, options) {
-  const acmePort = await freePort();
-  const managementPort = await freePort();
+  const defaultAcmePort = await freePort();
+  const defaultManagementPort = await freePort();
   const challtestsrvManagementPort = await freePort();
   const dnsPort = await freeDnsPort();
-  const httpPort = options.httpPort ?? (await freePort());
-  const tlsPort = await freePort();
+  const defaultHttpPort = options.httpPort ?? (await freePort());
+  const defaultTlsPort = await freePort();
 
   const pebbleConfig = {
     pebble: {
-      listenAddress: `127.0.0.1:${acmePort}`,
-      managementListenAddress: `127.0.0.1:${managementPort}`,
+      listenAddress: `127.0.0.1:${defaultAcmePort}`,
+      managementListenAddress: `127.0.0.1:${defaultManagementPort}`,
       certificate: certificates.serverCertPath,
       privateKey: certificates.serverKeyPath,
-      httpPort,
-      tlsPort,
+      httpPort: defaultHttpPort,
+      tlsPort: defaultTlsPort,
       ocspResponderURL: '',
       externalAccountBindingRequired: Boolean(options.eab),
       ...(options.eab ? { externalAccountMACKeys: { ...PEBBLE_EAB_KEYS } } : {}),
       ...options.config,
     },
   };
+  // options.config may override any of the above; the handle describes what Pebble really uses.
+  const acmePort = portOf(pebbleConfig.pebble.listenAddress, 'listenAddress');
+  const managementPort = portOf(pebbleConfig.pebble.managementListenAddress, 'managementListenAddress');
+  const httpPort = Number(pebbleConfig.pebble.httpPort);
+  const tlsPort = Number(pebbleConfig.pebble.tlsPort);
   const configPath = join(dir, 'pebble-config.json');
   await writeFile(configPath, `${JSON.stringify(pebbleConfig, null, 2)}\n`);
 
@@ -672,9 +677,10 @@ async function launchPebble(dir, certificates, options) {
       },
     });
   } catch (error) {
+    const otherReport = otherProcess.report(); // before stop(), so it shows the state at failure
     await Promise.all([pebble.stop(), challtestsrv.stop()]);
     await Promise.all([pebble.drainOutput(), challtestsrv.drainOutput()]);
-    const message = `${error instanceof Error ? error.message : String(error)}\n\n${otherProcess.report()}`;
+    const message = `${error instanceof Error ? error.message : String(error)}\n\n${otherReport}`;
     const portTaken = /address already in use/i.test(`${pebble.outputTail(50)}\n${challtestsrv.outputTail(50)}`);
     throw portTaken ? new PortInUseError(message) : new Error(message);
   }
@@ -705,6 +711,17 @@ async function launchPebble(dir, certificates, options) {
     logs: (lineCount = 50) => `${pebble.report(lineCount)}\n\n${challtestsrv.report(lineCount)}`,
     stop,
   };
+}
+
+/**
+ * The port of a Pebble "host:port" listen address.
+ * @param {unknown} address
+ * @param {string} key config key, for the error message
+ */
+function portOf(address, key) {
+  const match = typeof address === 'string' ? /:(\d+)$/.exec(address) : null;
+  if (!match) throw new Error(`startPebble: config.${key} must be "host:port", got ${JSON.stringify(address)}`);
+  return Number(match[1]);
 }
 
 /** @param {string} line */

@@ -103,6 +103,14 @@ describe('acmectl issue --standalone against Pebble', () => {
     expect(statSync(join(out, 'mixed', 'privkey.pem')).mode & 0o777).toBe(0o600);
   });
 
+  it('creates a missing data directory with mode 0700', async () => {
+    const dataDir = join(home, 'new-home', 'acmectl');
+    const result = await runCli(['issue', 'datadir.example.test', ...pebbleArgs(pebble), '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos'], { home: dataDir, cwd: home });
+    expect(result.code).toBe(0);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dataDir, 'acmectl.db')).mode & 0o777).toBe(0o600);
+  });
+
   it('lists and shows certificates, as a table and as JSON', async () => {
     const table = await runCli(['list'], { home });
     expect(table.code).toBe(0);
