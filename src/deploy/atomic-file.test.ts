@@ -4,38 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OperationError } from '../core/errors.js';
 import { fsyncDirectory, writeFileAtomic } from './atomic-file.js';
-import { nodeExportFs, type ExportFs, type FileHandle } from './export-fs.js';
+import { faultyFs } from '../../test/support/faulty-export-fs.js';
 
-/**
- * Wraps the real fs so that call number `failAt` (1-based) fails. 'fail-once': only that call fails and the
- * code under test may clean up; 'crash': that call and every later one fail, as if the process had died there.
- */
-function faultyFs(failAt: number, mode: 'fail-once' | 'crash') {
-  const calls: string[] = [];
-  const openHandles = new Set<FileHandle>();
-  const fs = {} as Record<string, unknown>;
-  for (const [op, real] of Object.entries(nodeExportFs) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
-    fs[op] = async (...args: unknown[]) => {
-      calls.push(op);
-      const n = calls.length;
-      if (n === failAt || (mode === 'crash' && n > failAt)) {
-        throw Object.assign(new Error(`injected fault at call ${n} (${op})`), { code: 'EIO' });
-      }
-      const result = await real(...args);
-      if (op === 'open') openHandles.add(result as FileHandle);
-      if (op === 'close') openHandles.delete(args[0] as FileHandle);
-      return result;
-    };
-  }
-  return {
-    fs: fs as unknown as ExportFs,
-    calls,
-    /** Closes descriptors a simulated crash left open, so the test process does not leak them. */
-    async dispose() {
-      for (const handle of openHandles) await handle.close().catch(() => undefined);
-    },
-  };
-}
 
 let dir: string;
 let savedUmask: number;
