@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // e2e suites start their own Pebble on free ports; two cores, so keep parallelism modest.
     maxWorkers: 2,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
