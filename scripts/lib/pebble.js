@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, rmSync } from 'node:fs';
 import { access, chmod, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -151,8 +151,9 @@ export function ensurePebbleInstalled({ log } = {}) {
     aptPackage: 'pebble',
     manualInstructions:
       'Install Pebble (the local ACME test CA) and re-run: on Debian/Ubuntu `sudo apt-get install pebble`; ' +
-      'elsewhere build it from https://github.com/letsencrypt/pebble (`go install ./cmd/pebble ./cmd/pebble-challtestsrv`) ' +
-      'and put both binaries on PATH.',
+      'elsewhere get both binaries from https://github.com/letsencrypt/pebble (release downloads, or ' +
+      '`go install github.com/letsencrypt/pebble/v2/cmd/pebble@latest github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@latest`) ' +
+      'and put them on PATH.',
     log,
   });
 }
@@ -263,14 +264,19 @@ function tailLines(text, count) {
 /** Children still running, killed synchronously if this process exits without stopping them. */
 /** @type {Set<ManagedProcess>} */
 const liveProcesses = new Set();
+/** Temp dirs not yet removed by stop(), removed synchronously at exit. */
+/** @type {Set<string>} */
+const liveTempDirs = new Set();
 let exitHandlerInstalled = false;
 
 function installExitHandler() {
   if (exitHandlerInstalled) return;
   exitHandlerInstalled = true;
-  // 'exit' handlers must be synchronous: just send the signal; the children die on their own.
+  // 'exit' handlers must be synchronous: send the signals (the children die on their own) and
+  // delete what we created. Not reached when node itself dies from a signal it does not handle.
   process.on('exit', () => {
     for (const managed of liveProcesses) managed.killNow();
+    for (const dir of liveTempDirs) rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -306,6 +312,11 @@ export class ManagedProcess {
     this.pid = this.child.pid;
     this.child.stdout?.on('data', (chunk) => this.output.append(chunk));
     this.child.stderr?.on('data', (chunk) => this.output.append(chunk));
+    // A forgotten handle must not keep node running forever: the 'exit' handler kills it instead.
+    this.child.unref();
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      /** @type {import('node:net').Socket | null} */ (stream)?.unref();
+    }
     liveProcesses.add(this);
 
     /** Resolves once the process has exited (or failed to spawn). */
@@ -572,7 +583,9 @@ export async function startPebble(options = {}) {
   await ensurePebbleInstalled({ log: options.log });
   await ensureOpensslInstalled({ log: options.log });
 
+  installExitHandler();
   const dir = await mkdtemp(join(tmpdir(), 'acmectl-pebble-'));
+  liveTempDirs.add(dir);
   try {
     const certificates = await generateLocalhostCertificates(dir);
     // Ports are picked and then bound by the children, so another process can steal one in
@@ -586,6 +599,7 @@ export async function startPebble(options = {}) {
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
+    liveTempDirs.delete(dir);
     throw error;
   }
 }
@@ -649,13 +663,16 @@ async function launchPebble(dir, certificates, options) {
     env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...options.env },
   });
 
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await Promise.all([pebble.stop(), challtestsrv.stop()]);
-    await rm(dir, { recursive: true, force: true });
-  };
+  /** @type {Promise<void> | undefined} */
+  let stopping;
+  // Memoized so that concurrent callers (e.g. a SIGINT handler and a finally block) all wait for
+  // the same, complete shutdown.
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.all([pebble.stop(), challtestsrv.stop()]);
+      await rm(dir, { recursive: true, force: true });
+      liveTempDirs.delete(dir);
+    })());
 
   /** The process whose report is not already part of the startup error. */
   let otherProcess = pebble;

@@ -112,13 +112,12 @@ export async function startNginx(options: StartNginxOptions): Promise<NginxHandl
   };
   const logs = async (lineCount = 30): Promise<string> => `${nginx.report(lineCount)}\n${await errorLogTail(lineCount)}`;
 
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await nginx.stop(5_000);
-    await rm(dir, { recursive: true, force: true });
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await nginx.stop(5_000);
+      await rm(dir, { recursive: true, force: true });
+    })());
 
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${options.port}`;
   try {
