@@ -6,7 +6,7 @@ _acmectl() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --ca-bundle|--challenge|--config|--eab-hmac-key|--eab-kid|--email|--expiring|--http-address|--http-port|--key-type|--name|--order-timeout|--out|--request-timeout|--server|--store|--webroot) ((i++)) ;;
+      --ca-bundle|--challenge|--concurrency|--config|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--hook-timeout|--http-address|--http-port|--key-type|--name|--order-timeout|--out|--password-file|--post-hook|--pre-hook|--reason|--request-timeout|--server|--store|--version|--webroot) ((i++)) ;;
       -*) ;;
       *) path="${path:+$path }$word" ;;
     esac
@@ -15,19 +15,24 @@ _acmectl() {
     --config|--ca-bundle|--webroot|--out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --challenge) COMPREPLY=($(compgen -W "standalone webroot" -- "$cur")); return ;;
     --key-type) COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
-    --eab-hmac-key|--eab-kid|--email|--expiring|--http-address|--http-port|--name|--order-timeout|--request-timeout|--server|--store) return ;;
+    --reason) COMPREPLY=($(compgen -W "unspecified keyCompromise affiliationChanged superseded cessationOfOperation" -- "$cur")); return ;;
+    --concurrency|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--hook-timeout|--http-address|--http-port|--name|--order-timeout|--password-file|--post-hook|--pre-hook|--request-timeout|--server|--store|--version) return ;;
   esac
   local words
   case "$path" in
-    '') words="issue list ls show account completion --version --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --key-type --email --agree-tos --eab-kid --eab-hmac-key --out --force --request-timeout --order-timeout" ;;
-    'list') words="--expiring" ;;
-    'ls') words="--expiring" ;;
-    'show') words="--pem" ;;
+    '') words="issue renew list ls show export revoke delete account completion --version --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --key-type --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --pre-hook --post-hook --deploy-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'renew') words="--days --force --concurrency --random-sleep --no-random-sleep --dry-run --run-deploy-hooks --pre-hook --post-hook --deploy-hook --hook-timeout --request-timeout --order-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'list') words="--expiring --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'ls') words="--expiring --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'show') words="--pem --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'export') words="--out --format --password-file --version --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'revoke') words="--reason --delete --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'delete') words="--files --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     'account') words="register list" ;;
-    'account register') words="--email --agree-tos --eab-kid --eab-hmac-key --request-timeout" ;;
-    'account list') words="" ;;
-    'completion') words="bash" ;;
+    'account register') words="--email --agree-tos --eab-kid --eab-hmac-key --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'account list') words="--config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'completion') words="bash --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     *) words="" ;;
   esac
   COMPREPLY=($(compgen -W "$words $global_options" -- "$cur"))

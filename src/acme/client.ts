@@ -157,6 +157,13 @@ export class CaClient {
     return { value: { ...body, url: order.url }, retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
   }
 
+  /** revokeCert (RFC 8555 §7.6), signed with the account key. `reason` is an RFC 5280 CRLReason code. */
+  async revokeCertificate(certificatePem: string, reason: number): Promise<void> {
+    if (!this.directory.revokeCert) throw new OperationError('this CA does not offer revocation (no revokeCert in its directory)');
+    const der = Buffer.from(certificatePem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''), 'base64');
+    expectStatus(await this.post(this.directory.revokeCert, { certificate: der.toString('base64url'), reason }, 'revoking the certificate'), [200], 'revoking the certificate');
+  }
+
   /** The certificate chain as PEM (leaf first). */
   async downloadCertificate(url: string): Promise<string> {
     const body = expectStatus(await this.post(url, null, 'downloading the certificate'), [200], 'downloading the certificate');

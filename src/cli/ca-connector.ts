@@ -2,15 +2,32 @@ import { CaClient } from '../acme/client.js';
 import type { CaConnector } from '../core/issue.js';
 import type { Context } from './context.js';
 
-/** Connects to the directory with the context's trust (--ca-bundle) and timeouts. */
-export function caConnector(ctx: Context, directoryUrl: string): CaConnector {
+/**
+ * Connects to CA directories with the context's trust (--ca-bundle) and timeouts. Within one command the
+ * client of a known account is made once and shared (one directory fetch, one keep-alive pool), however
+ * many certificates the run renews.
+ */
+export function caConnector(ctx: Context): CaConnector {
   const caBundlePem = ctx.caBundlePem();
-  return (accountKeyPem, options) =>
-    CaClient.connect({
-      directoryUrl,
-      accountKeyPem,
-      ...options,
-      ...(caBundlePem ? { caBundlePem } : {}),
-      requestTimeoutMs: ctx.settings.requestTimeout * 1000,
-    });
+  const clients = new Map<string, Promise<CaClient>>();
+  return (directoryUrl, accountKeyPem, options) => {
+    const open = (): Promise<CaClient> =>
+      CaClient.connect({
+        directoryUrl,
+        accountKeyPem,
+        ...(options.accountUrl ? { accountUrl: options.accountUrl } : {}),
+        ...(options.eab ? { eab: options.eab } : {}),
+        ...(caBundlePem ? { caBundlePem } : {}),
+        requestTimeoutMs: ctx.settings.requestTimeout * 1000,
+      });
+    if (!options.accountUrl) return open(); // a registration: nothing to share yet
+    const key = `${directoryUrl}\n${options.accountUrl}`;
+    let client = clients.get(key);
+    if (!client) {
+      client = open();
+      clients.set(key, client);
+      client.catch(() => clients.delete(key)); // a failed connection is not cached
+    }
+    return client;
+  };
 }

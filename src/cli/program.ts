@@ -19,23 +19,18 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .description('Obtain, renew and deploy TLS certificates from Let\'s Encrypt or any ACME CA (HTTP-01)')
     .version(VERSION, '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
-    .option('--config <file>', 'config file (default: found by searching acmectl.config.json, .acmectlrc, ...)')
-    .option('--store <url>', 'store URL (default sqlite:<data dir>/acmectl.db)')
-    .option('--server <name|url>', `CA: ${PRESET_NAMES.join(', ')}, or a directory URL (default letsencrypt)`)
-    .option('--ca-bundle <file>', 'extra CA certificates (PEM) trusted for the ACME server')
-    .option('--json', 'print one JSON document on stdout')
-    .option('-q, --quiet', 'print errors only')
-    .option('-v, --verbose', 'print more detail')
-    .option('--no-color', 'no colours')
+    // Program options only before the command, so that `export NAME --version 2` is export's --version.
+    // The global options are declared on every command as well: `acmectl list --json` works too.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
+  addGlobalOptions(program);
 
   const run =
     (load: () => Promise<Command<never>>) =>
     async (...params: unknown[]): Promise<void> => {
       const command = params[params.length - 1] as Commander;
-      const args = command.args;
-      await dispatch(load, { args, options: command.opts(), global: program.opts<GlobalOptions>() });
+      await dispatch(load, { args: command.args, options: command.opts(), global: globalOptionsOf(program, command) });
     };
 
   program
@@ -54,10 +49,37 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--eab-kid <kid>', 'external account binding key id')
     .option('--eab-hmac-key <key>', 'external account binding HMAC key (base64url)')
     .option('--out <dir>', 'export directory: files go to <dir>/<name>/ (default <data dir>/live)')
+    .addOption(formatOption())
+    .option('--password-file <file>', 'PKCS#12 password (first line); or ACMECTL_PKCS12_PASSWORD')
+    .option('--pre-hook <command>', 'run before the first challenge (e.g. to free port 80); stored for renewals')
+    .option('--post-hook <command>', 'run after the order, also after a failure; stored for renewals')
+    .option('--deploy-hook <command>', 'run once the new certificate is in place (e.g. systemctl reload nginx); stored')
+    .option('--hook-timeout <seconds>', 'seconds a hook may run (default 120)')
     .option('--force', 'renew even if the certificate is not due')
+    .option('--dry-run', "order from the CA's staging directory; store nothing, write no file, run no hook")
+    .option('--run-deploy-hooks', 'with --dry-run: run the hooks anyway, to test them')
     .option('--request-timeout <seconds>', 'seconds one request to the CA may take (default 30)')
     .option('--order-timeout <seconds>', 'seconds the CA may take to validate and issue (default 300)')
     .action(run(async () => (await import('./commands/issue.js')).issue as Command<never>));
+
+  program
+    .command('renew')
+    .description('renew every certificate that is due (or the named ones) with the settings stored at issue time')
+    .argument('[name...]', 'certificate names (default: all)')
+    .option('--days <n>', 'renew when fewer than n days are left (default: a third of the lifetime, half for 10 days or less)')
+    .option('--force', 'renew even if not due')
+    .option('--concurrency <n>', 'certificates renewed at once (default 4)')
+    .option('--random-sleep', 'wait a random 0-480 s before the first order (default when not on a terminal)')
+    .option('--no-random-sleep', 'do not wait')
+    .option('--dry-run', "order from the CAs' staging directories; store nothing, write no file, run no hook")
+    .option('--run-deploy-hooks', 'with --dry-run: run the hooks anyway, to test them')
+    .option('--pre-hook <command>', 'run once before the first order of this run')
+    .option('--post-hook <command>', 'run once after the last order of this run')
+    .option('--deploy-hook <command>', 'run for each renewed certificate, besides its stored deploy hook')
+    .option('--hook-timeout <seconds>', 'seconds a hook may run (default 120)')
+    .option('--request-timeout <seconds>', 'seconds one request to the CA may take (default 30)')
+    .option('--order-timeout <seconds>', 'seconds the CA may take to validate and issue (default 300)')
+    .action(run(async () => (await import('./commands/renew.js')).renew as Command<never>));
 
   program
     .command('list')
@@ -72,6 +94,31 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .argument('<name>', 'certificate name')
     .option('--pem', 'print the certificate and chain as PEM')
     .action(run(async () => (await import('./commands/show.js')).show as Command<never>));
+
+  program
+    .command('export')
+    .description('write a certificate\'s files again: elsewhere, in other formats, or an earlier version (rollback)')
+    .argument('<name>', 'certificate name')
+    .option('--out <dir>', 'export directory: files go to <dir>/<name>/ (default: where the certificate is exported)')
+    .addOption(formatOption())
+    .option('--password-file <file>', 'PKCS#12 password (first line); or ACMECTL_PKCS12_PASSWORD')
+    .option('--version <n>', 'an earlier version from the history (acmectl show lists them)')
+    .action(run(async () => (await import('./commands/export.js')).exportCommand as Command<never>));
+
+  program
+    .command('revoke')
+    .description('revoke the certificate at its CA')
+    .argument('<name>', 'certificate name')
+    .addOption(new Option('--reason <reason>', 'why (default unspecified)').choices(['unspecified', 'keyCompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation']))
+    .option('--delete', 'forget the certificate afterwards')
+    .action(run(async () => (await import('./commands/revoke.js')).revoke as Command<never>));
+
+  program
+    .command('delete')
+    .description('forget a certificate (the store entry and its history)')
+    .argument('<name>', 'certificate name')
+    .option('--files', 'also remove its exported files')
+    .action(run(async () => (await import('./commands/delete.js')).deleteCommand as Command<never>));
 
   const account = program.command('account').description('ACME account management');
   account
@@ -94,5 +141,42 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash']))
     .action(run(async () => (await import('./commands/completion.js')).completion as Command<never>));
 
+  for (const command of leafCommands(program)) addGlobalOptions(command);
   return program;
+}
+
+const GLOBAL_OPTIONS: readonly (readonly [string, string])[] = [
+  ['--config <file>', 'config file (default: found by searching acmectl.config.json, .acmectlrc, ...)'],
+  ['--store <url>', 'store URL (default sqlite:<data dir>/acmectl.db)'],
+  ['--server <name|url>', `CA: ${PRESET_NAMES.join(', ')}, or a directory URL (default letsencrypt)`],
+  ['--ca-bundle <file>', 'extra CA certificates (PEM) trusted for the ACME server'],
+  ['--json', 'print one JSON document on stdout'],
+  ['-q, --quiet', 'print errors only'],
+  ['-v, --verbose', 'print more detail'],
+  ['--no-color', 'no colours'],
+];
+const GLOBAL_KEYS = ['config', 'store', 'server', 'caBundle', 'json', 'quiet', 'verbose', 'color'] as const;
+
+function addGlobalOptions(command: Commander): void {
+  for (const [flags, description] of GLOBAL_OPTIONS) command.option(flags, description);
+}
+
+/** Global options given before the command, overridden by those given after it. */
+function globalOptionsOf(program: Commander, command: Commander): GlobalOptions {
+  const global: Record<string, unknown> = { ...program.opts() };
+  for (const key of GLOBAL_KEYS) {
+    if (command.getOptionValueSource(key) === 'cli') global[key] = command.getOptionValue(key);
+  }
+  return global as GlobalOptions;
+}
+
+function leafCommands(command: Commander): Commander[] {
+  return command.commands.flatMap((sub) => (sub.commands.length === 0 ? [sub] : leafCommands(sub)));
+}
+
+/** `--format` may be repeated or comma separated: pem (always written), combined, pkcs12. */
+function formatOption(): Option {
+  return new Option('--format <format>', 'also write combined.pem (key + full chain) or certificate.p12: pem, combined, pkcs12').argParser(
+    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+  );
 }

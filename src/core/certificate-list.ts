@@ -4,7 +4,7 @@ import type { CertificateRecord } from './certificate-record.js';
 import { UsageError } from './errors.js';
 import { daysLeft, isDue } from './renewal-window.js';
 
-export type CertificateStatus = 'valid' | 'due' | 'expired';
+export type CertificateStatus = 'valid' | 'due' | 'expired' | 'revoked';
 
 export interface CertificateSummary {
   name: string;
@@ -35,7 +35,7 @@ export async function readCertificate(store: Store, name: string): Promise<Certi
 export function summarize(record: CertificateRecord, now: Date): CertificateSummary {
   const notBefore = new Date(record.current.notBefore);
   const notAfter = new Date(record.current.notAfter);
-  const status: CertificateStatus = now >= notAfter ? 'expired' : isDue({ notBefore, notAfter, now }) ? 'due' : 'valid';
+  const status: CertificateStatus = record.current.revoked ? 'revoked' : now >= notAfter ? 'expired' : isDue({ notBefore, notAfter, now }) ? 'due' : 'valid';
   return {
     name: record.name,
     domains: record.identifiers.map((i) => i.value),

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { ChallengeMethod, KeyType } from '../config/settings.js';
+import type { ExportFormat } from '../deploy/formats.js';
 import { storeKey, storePrefix } from '../store/keys.js';
 import { OperationError, UsageError } from './errors.js';
 import type { Identifier } from './identifiers.js';
@@ -16,6 +17,12 @@ export interface RenewalSettings {
   out: string;
   keyType: KeyType;
   email: string | null;
+  /** Hook commands given at issue time; renew runs them again. */
+  hooks: { pre: string | null; post: string | null; deploy: string | null };
+  /** Formats written beside the PEM files on every renewal ('pem' is always written). */
+  formats: ExportFormat[];
+  /** Where the PKCS#12 password is read from at renewal (the password itself is never stored). */
+  pkcs12PasswordFile: string | null;
 }
 
 /** One issued certificate with its key, as the CA sent it. */
@@ -34,6 +41,8 @@ export interface CertificateVersion {
   keyPem: string;
   /** Fencing token of the lock lease held while this version was obtained (decimal). */
   fence: string;
+  /** Set once `acmectl revoke` revoked it at the CA. */
+  revoked?: { at: string; reason: string };
 }
 
 export interface CertificateRecord {
@@ -82,6 +91,11 @@ export function decodeRecord(bytes: Uint8Array, key: string): CertificateRecord 
   if (record?.schema !== 1 || typeof record.name !== 'string' || !record.current?.certPem) {
     throw new OperationError(`the store entry ${key} is not a certificate record this version of acmectl understands`);
   }
+  // Fields added after the first records were written get their defaults.
+  record.settings.hooks ??= { pre: null, post: null, deploy: null };
+  record.settings.formats ??= ['pem'];
+  record.settings.pkcs12PasswordFile ??= null;
+  record.history ??= [];
   return record;
 }
 
@@ -101,6 +115,11 @@ export function readCertificateFacts(certPem: string): CertificateFacts {
     notAfter: new Date(certificate.validTo).toISOString(),
     issuer: certificate.issuer.split('\n').find((line) => line.startsWith('CN='))?.slice(3) ?? certificate.issuer.replace(/\n/g, ', '),
   };
+}
+
+/** The PEM files of a version, as the exporter takes them. */
+export function pemFilesOf(version: CertificateVersion): { certPem: string; chainPem: string; fullchainPem: string; keyPem: string } {
+  return { certPem: version.certPem, chainPem: version.chainPem, fullchainPem: version.certPem + version.chainPem, keyPem: version.keyPem };
 }
 
 /** Splits a CA's PEM chain into the leaf and the rest; fullchain is leaf + chain. */

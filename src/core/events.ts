@@ -2,7 +2,7 @@
  * Progress of a long operation, emitted by core/acme and rendered by the reporter at the edge
  * (spinners on a terminal, one line per event in cron, nothing with -q).
  */
-export type ProgressStep = 'account' | 'order' | 'authorization' | 'finalize' | 'download' | 'store' | 'export';
+export type ProgressStep = 'account' | 'order' | 'authorization' | 'finalize' | 'download' | 'store' | 'export' | 'hooks';
 
 export interface ProgressEvent {
   step: ProgressStep;

@@ -2,7 +2,7 @@ import type { CaClient, ExternalAccountBinding } from '../acme/client.js';
 import { generatePrivateKey } from '../acme/keys.js';
 import { obtainCertificate } from '../acme/obtain-certificate.js';
 import type { Http01Solver } from '../challenge/solver.js';
-import { exportPem, exportedPaths, readExportedVersion } from '../deploy/pem-export.js';
+import { exportedPaths, readExportedVersion } from '../deploy/pem-export.js';
 import type { ExportedPaths } from '../deploy/pem-export.js';
 import type { Entry, Store } from '../store/store.js';
 import { findAccount, registerAccount } from './accounts.js';
@@ -10,18 +10,29 @@ import { certificateKey, decodeRecord, encodeRecord, HISTORY_LIMIT, readCertific
 import type { CertificateRecord, CertificateVersion, RenewalSettings } from './certificate-record.js';
 import { AbortedError, OperationError } from './errors.js';
 import type { ProgressListener } from './events.js';
+import { exportVersion } from './export-version.js';
 import type { Identifier } from './identifiers.js';
 import { isDue, renewalTime } from './renewal-window.js';
 
-/** Opens the CA named in the settings with an account key (and, when known, the account URL). */
-export type CaConnector = (accountKeyPem: string, options: { accountUrl?: string; eab?: ExternalAccountBinding }) => Promise<CaClient>;
+/** Opens a CA directory with an account key (and, when known, the account URL). */
+export type CaConnector = (directoryUrl: string, accountKeyPem: string, options: { accountUrl?: string; eab?: ExternalAccountBinding }) => Promise<CaClient>;
 
 export interface IssueRequest {
   name: string;
   identifiers: Identifier[];
   settings: RenewalSettings;
+  /** Order even when the certificate is valid and not due. */
   force: boolean;
+  /** Due when fewer than this many days are left (instead of the default third/half of the lifetime). */
+  days?: number;
   account: { email: string | null; agreeTos: boolean; eab: ExternalAccountBinding | null };
+  /**
+   * The directory to order from when it is not settings.server (a dry run orders from the staging CA).
+   * The stored settings keep settings.server.
+   */
+  orderFrom?: string;
+  /** Do everything but write files (a dry run's store is an OverlayStore that forgets on close). */
+  dryRun?: boolean;
 }
 
 export interface IssueDependencies {
@@ -30,53 +41,66 @@ export interface IssueDependencies {
   solver: Http01Solver;
   progress: ProgressListener;
   orderTimeoutMs: number;
+  /** Read when a pkcs12 export is due. */
+  pkcs12Password: (settings: RenewalSettings) => string;
+  /** Runs before the lock is taken, only when an order is needed (the random delay of cron runs). */
+  beforeLock?: () => Promise<void>;
+  /** Runs right before this order contacts the CA (pre-hooks); a rejection fails this certificate. */
+  beforeOrder?: () => Promise<void>;
   signal?: AbortSignal;
   now?: () => Date;
 }
 
 export type IssueResult =
+  | { outcome: 'issued'; record: CertificateRecord; paths: ExportedPaths | null }
   | { outcome: 'unchanged'; record: CertificateRecord; renewalTime: Date; paths: ExportedPaths; reexported: boolean }
-  | { outcome: 'issued'; record: CertificateRecord; paths: ExportedPaths };
+  /** Another process stored a new version while this one waited for the lock; `filesUpdated` when this host's files were behind. */
+  | { outcome: 'renewed-elsewhere'; record: CertificateRecord; paths: ExportedPaths; filesUpdated: boolean };
 
 const LEASE_TTL_MS = 120_000;
 
 /**
  * Gets a certificate for the request unless a valid one that covers the same identifiers exists and is not
- * due (then `unchanged`, and the export is brought back in line if its files are missing or older).
+ * due (then `unchanged`; missing files are written again).
  *
- * Holds the lock lease `certs/<name>` from before the order until the record is stored, and re-reads the
- * record after taking it: if another process stored a newer version meanwhile, that one is kept.
+ * Holds the lock lease `certs/<name>` from before the order until the record is stored, waiting for another
+ * holder if need be, and re-reads the record after taking it: if another process stored a version meanwhile,
+ * that one is kept (`renewed-elsewhere`) instead of ordering a second certificate.
+ * The solver is the caller's: it may be shared by concurrent orders and is not closed here.
  */
 export async function issueCertificate(request: IssueRequest, deps: IssueDependencies): Promise<IssueResult> {
   const now = deps.now ?? (() => new Date());
   const key = certificateKey(request.name);
   const before = await readRecord(deps.store, key);
-  const unchanged = await unchangedResult(before, request, now());
-  if (unchanged && !request.force) return unchanged;
+  if (before && !request.force && !needsOrder(before.record, request, now())) return unchanged(before.record, request);
 
-  const lease = await deps.store.lock(key, { ttlMs: LEASE_TTL_MS });
+  await deps.beforeLock?.();
+  const lease = await deps.store.lock(key, { ttlMs: LEASE_TTL_MS, waitMs: deps.orderTimeoutMs + 30_000 });
   if (!lease) {
-    throw new OperationError(`another acmectl process is working on the certificate "${request.name}" right now`, { hint: 'try again in a minute' });
+    throw new OperationError(`another acmectl process has been working on the certificate "${request.name}" for too long`, { hint: 'try again later' });
   }
   try {
     const current = await readRecord(deps.store, key);
-    if (current && current.entry.rev !== before?.entry.rev) {
-      // Someone else stored a version between our first read and the lock: do not order a second one.
-      const theirs = await unchangedResult(current, request, now());
-      if (theirs) return theirs;
+    if (current && current.entry.rev !== before?.entry.rev && sameIdentifiers(current.record.identifiers, request.identifiers)) {
+      // Someone stored a version between our first read and the lock: it is the renewal we were about to make.
+      if (request.dryRun) return { outcome: 'renewed-elsewhere', record: current.record, paths: exportedPaths(current.record.settings.out, request.name), filesUpdated: false };
+      return { outcome: 'renewed-elsewhere', record: current.record, ...(await syncFiles(current.record, deps)) };
     }
+    await deps.beforeOrder?.();
     const obtained = await obtain(request, deps, lease.signal);
     if (lease.signal.aborted) throw new AbortedError(`lost the lock on "${request.name}" while ordering; the new certificate was not stored`);
     const record = nextRecord(current?.record ?? null, request, obtained, lease.fence, now());
-    deps.progress({ step: 'store', phase: 'start', message: 'storing the certificate' });
+    deps.progress({ step: 'store', phase: 'start', id: request.name, message: 'storing the certificate' });
     const written = await deps.store.put(key, encodeRecord(record), current ? { ifRev: current.entry.rev } : { ifAbsent: true });
     if (!written.ok) throw new OperationError(`the certificate "${request.name}" was changed by another process while this one was ordering; not overwriting it`);
-    deps.progress({ step: 'store', phase: 'done', message: `stored as version ${record.current.version}` });
-    const paths = await exportRecord(record, deps.progress);
+    deps.progress({ step: 'store', phase: 'done', id: request.name, message: `${request.name}: stored as version ${record.current.version}${request.dryRun ? ' (dry run: forgotten afterwards)' : ''}` });
+    if (request.dryRun) return { outcome: 'issued', record, paths: null };
+    deps.progress({ step: 'export', phase: 'start', id: request.name, message: 'writing the files' });
+    const paths = await exportVersion(record, record.current, { outDir: record.settings.out, formats: record.settings.formats, pkcs12Password: () => deps.pkcs12Password(record.settings) });
+    deps.progress({ step: 'export', phase: 'done', id: request.name, message: `${request.name}: files written to ${paths.dir}` });
     return { outcome: 'issued', record, paths };
   } finally {
     await lease.release();
-    await deps.solver.close();
   }
 }
 
@@ -90,21 +114,38 @@ async function readRecord(store: Store, key: string): Promise<ReadRecord | null>
   return entry ? { entry, record: decodeRecord(entry.value, key) } : null;
 }
 
-/** `unchanged` when the stored certificate covers the same names, is still valid and is not due. */
-async function unchangedResult(found: ReadRecord | null, request: IssueRequest, now: Date): Promise<IssueResult | null> {
-  if (!found) return null;
-  const { record } = found;
-  if (!sameIdentifiers(record.identifiers, request.identifiers)) return null;
+/** An order is needed when the names changed, the certificate was revoked or expired, or it is due. */
+function needsOrder(record: CertificateRecord, request: IssueRequest, now: Date): boolean {
+  if (!sameIdentifiers(record.identifiers, request.identifiers) || record.current.revoked) return true;
+  const notBefore = new Date(record.current.notBefore);
+  const notAfter = new Date(record.current.notAfter);
+  return now >= notAfter || isDue({ notBefore, notAfter, now, ...(request.days === undefined ? {} : { days: request.days }) });
+}
+
+async function unchanged(record: CertificateRecord, request: IssueRequest): Promise<IssueResult> {
   const window = { notBefore: new Date(record.current.notBefore), notAfter: new Date(record.current.notAfter) };
-  if (now >= window.notAfter || isDue({ ...window, now })) return null;
-  const out = record.settings.out;
-  let reexported = false;
-  let paths = exportedPaths(out, record.name);
-  if ((await readExportedVersion(out, record.name)) !== String(record.current.version)) {
-    paths = await exportPem({ outDir: out, name: record.name, version: String(record.current.version), files: pemFiles(record.current) });
-    reexported = true;
-  }
-  return { outcome: 'unchanged', record, renewalTime: renewalTime(window), paths, reexported };
+  const due = renewalTime({ ...window, ...(request.days === undefined ? {} : { days: request.days }) });
+  if (request.dryRun) return { outcome: 'unchanged', record, renewalTime: due, paths: exportedPaths(record.settings.out, record.name), reexported: false };
+  const before = await readExportedVersion(record.settings.out, record.name);
+  const paths = await syncFilesIfMissing(record, before);
+  return { outcome: 'unchanged', record, renewalTime: due, paths, reexported: before === null };
+}
+
+/**
+ * Writes the current version when this host has no files for the certificate at all. A link to another
+ * version is left alone: it is either current or an explicit rollback (`acmectl export --version N`).
+ */
+async function syncFilesIfMissing(record: CertificateRecord, exportedVersion: string | null): Promise<ExportedPaths> {
+  if (exportedVersion !== null) return exportedPaths(record.settings.out, record.name);
+  return exportVersion(record, record.current, { outDir: record.settings.out, formats: ['pem'], pkcs12Password: () => '' });
+}
+
+/** Brings this host's files to the current version; says whether anything was written. */
+async function syncFiles(record: CertificateRecord, deps: IssueDependencies): Promise<{ paths: ExportedPaths; filesUpdated: boolean }> {
+  const exported = await readExportedVersion(record.settings.out, record.name);
+  if (exported === String(record.current.version)) return { paths: exportedPaths(record.settings.out, record.name), filesUpdated: false };
+  const paths = await exportVersion(record, record.current, { outDir: record.settings.out, formats: record.settings.formats, pkcs12Password: () => deps.pkcs12Password(record.settings) });
+  return { paths, filesUpdated: true };
 }
 
 function sameIdentifiers(a: readonly Identifier[], b: readonly Identifier[]): boolean {
@@ -135,18 +176,18 @@ async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSigna
 }
 
 async function openAccount(request: IssueRequest, deps: IssueDependencies): Promise<{ ca: CaClient; accountKeyPem: string }> {
-  const directoryUrl = request.settings.server;
+  const directoryUrl = request.orderFrom ?? request.settings.server;
   const existing = await findAccount(deps.store, directoryUrl, request.account.email);
   if (existing) {
-    deps.progress({ step: 'account', phase: 'start', message: 'contacting the CA' });
-    const ca = await deps.connect(existing.keyPem, { accountUrl: existing.url });
-    deps.progress({ step: 'account', phase: 'done', message: `using account ${existing.url}` });
+    deps.progress({ step: 'account', phase: 'start', id: request.name, message: 'contacting the CA' });
+    const ca = await deps.connect(directoryUrl, existing.keyPem, { accountUrl: existing.url });
+    deps.progress({ step: 'account', phase: 'done', id: request.name, message: `using account ${existing.url}` });
     return { ca, accountKeyPem: existing.keyPem };
   }
   const { account, ca } = await registerAccount(
     deps.store,
     { directoryUrl, email: request.account.email, agreeTos: request.account.agreeTos, eab: request.account.eab },
-    deps.connect,
+    (keyPem, options) => deps.connect(directoryUrl, keyPem, options),
     () => generatePrivateKey('ec256'),
     deps.progress,
   );
@@ -175,15 +216,4 @@ function nextRecord(previous: CertificateRecord | null, request: IssueRequest, o
     createdAt: previous?.createdAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
   };
-}
-
-function pemFiles(version: CertificateVersion): { certPem: string; chainPem: string; fullchainPem: string; keyPem: string } {
-  return { certPem: version.certPem, chainPem: version.chainPem, fullchainPem: version.certPem + version.chainPem, keyPem: version.keyPem };
-}
-
-async function exportRecord(record: CertificateRecord, progress: ProgressListener): Promise<ExportedPaths> {
-  progress({ step: 'export', phase: 'start', message: 'writing the files' });
-  const paths = await exportPem({ outDir: record.settings.out, name: record.name, version: String(record.current.version), files: pemFiles(record.current) });
-  progress({ step: 'export', phase: 'done', message: `files written to ${paths.dir}` });
-  return paths;
 }

@@ -22,7 +22,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OperationError, UsageError } from '../core/errors.js';
 import { nodeExportFs, type ExportFs } from './export-fs.js';
 import { faultyFs, type FaultMode } from '../../test/support/faulty-export-fs.js';
-import { exportPem, exportedPaths, readExportedVersion, type PemFiles } from './pem-export.js';
+import { exportPem, exportedPaths, readExportedVersion, type ExtraFile, type PemFiles } from './pem-export.js';
 
 const FILE_NAMES = ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem'] as const;
 const FILE_KEYS: Record<(typeof FILE_NAMES)[number], keyof PemFiles> = {
@@ -46,6 +46,48 @@ function pemFiles(version: string, size = 200): PemFiles {
   };
 }
 
+/** Recognisable extra files for a version: a text combined.pem and a binary certificate.p12 (not valid UTF-8). */
+function extraFiles(version: string, size = 200): ExtraFile[] {
+  const unit = `combined:${version};`;
+  const combined = `# combined version ${version}\n${unit.repeat(Math.ceil(size / unit.length))}\n`;
+  const p12 = Buffer.concat([Buffer.from([0x30, 0x82, 0xff, 0xfe]), Buffer.from(`p12:${version};`.repeat(Math.ceil(size / 8)))]);
+  return [
+    { name: 'combined.pem', data: combined },
+    { name: 'certificate.p12', data: new Uint8Array(p12) },
+  ];
+}
+
+/**
+ * Like {@link servedState}, for versions with extra files: the label of the candidate whose four PEM files and
+ * extra files all match what `<out>/<name>` serves (and no extra file the candidate does not have is served).
+ */
+async function servedStateWithExtras(
+  out: string,
+  name: string,
+  candidates: Record<string, { files: PemFiles; extras: ExtraFile[] }>,
+): Promise<string> {
+  if (!(await exists(join(out, name)))) return 'absent';
+  const read = (file: string) => readFile(join(out, name, file)).catch(() => undefined);
+  const served = new Map<string, Buffer | undefined>();
+  for (const file of [...FILE_NAMES, 'combined.pem', 'certificate.p12']) served.set(file, await read(file));
+  for (const [label, { files, extras }] of Object.entries(candidates)) {
+    const expected = new Map<string, Buffer | undefined>([
+      ...FILE_NAMES.map((file) => [file, Buffer.from(files[FILE_KEYS[file]])] as const),
+      ['combined.pem', undefined],
+      ['certificate.p12', undefined],
+    ]);
+    for (const extra of extras) expected.set(extra.name, Buffer.from(extra.data));
+    const same = [...expected].every(([file, content]) => {
+      const actual = served.get(file);
+      return content === undefined ? actual === undefined : actual !== undefined && actual.equals(content);
+    });
+    if (same) return label;
+  }
+  const summary = [...served].map(([file, content]) =>
+    `${file}: ${content === undefined ? 'missing' : `${JSON.stringify(content.toString('latin1').split('\n')[0])} (${content.length} bytes)`}`,
+  );
+  return `inconsistent: ${summary.join(', ')}`;
+}
 
 function countingFs() {
   return faultyFs(Number.POSITIVE_INFINITY, 'fail-once');
@@ -307,6 +349,106 @@ describe('exportPem', () => {
     for (const name of names) expect(await servedState(out, name, { ok: pemFiles(name) })).toBe('ok');
   });
 
+  it('writes the extra files (0600) into the version directory and returns their paths', async () => {
+    process.umask(0);
+    const out = join(root, 'live');
+    const paths = await exportPem({ outDir: out, name: 'a', version: '1', files: pemFiles('1'), extraFiles: extraFiles('1') });
+    expect(paths).toEqual({
+      ...exportedPaths(out, 'a'),
+      combined: join(out, 'a', 'combined.pem'),
+      pkcs12: join(out, 'a', 'certificate.p12'),
+    });
+    expect(await modeOf(paths.combined!)).toBe(0o600);
+    expect(await modeOf(paths.pkcs12!)).toBe(0o600);
+    expect(await modeOf(paths.cert)).toBe(0o644);
+    expect((await readdir(join(out, '.versions', 'a', '1'))).sort()).toEqual(
+      [...FILE_NAMES, 'certificate.p12', 'combined.pem'].sort(),
+    );
+    expect(await servedStateWithExtras(out, 'a', { v1: { files: pemFiles('1'), extras: extraFiles('1') } })).toBe('v1');
+
+    // Only the extra files asked for; the next version switches them together with the PEM files.
+    const onlyCombined = extraFiles('2').filter((extra) => extra.name === 'combined.pem');
+    const second = await exportPem({ outDir: out, name: 'a', version: '2', files: pemFiles('2'), extraFiles: onlyCombined });
+    expect(second.pkcs12).toBeUndefined();
+    expect(second.combined).toBe(join(out, 'a', 'combined.pem'));
+    expect(await servedStateWithExtras(out, 'a', { v2: { files: pemFiles('2'), extras: onlyCombined } })).toBe('v2');
+    // Without extra files: the same paths as before this option existed.
+    const third = await exportPem({ outDir: out, name: 'a', version: '3', files: pemFiles('3'), extraFiles: [] });
+    expect(third).toEqual(exportedPaths(out, 'a'));
+    expect(await servedStateWithExtras(out, 'a', { v3: { files: pemFiles('3'), extras: [] } })).toBe('v3');
+  });
+
+  it('re-exporting the linked version with identical extra files is a no-op', async () => {
+    const out = join(root, 'live');
+    const request = { outDir: out, name: 'a', version: '3', files: pemFiles('3'), extraFiles: extraFiles('3') };
+    const first = await exportPem(request);
+    const inodeBefore = (await stat(first.pkcs12!)).ino;
+    const counting = countingFs();
+    const second = await exportPem({ ...request, extraFiles: extraFiles('3') }, counting.fs);
+    expect(second).toEqual(first);
+    expect((await stat(second.pkcs12!)).ino).toBe(inodeBefore);
+    expect(new Set(counting.calls)).toEqual(new Set(['mkdir', 'lstat', 'readlink', 'readFile']));
+    expect(await readlink(join(out, 'a'))).toBe('.versions/a/3');
+  });
+
+  it('writes a fresh copy of the linked version when an extra file is missing, differs, or was not asked for', async () => {
+    const out = join(root, 'live');
+    const files = pemFiles('3');
+    const servedDir = join(out, '.versions', 'a', '3');
+    const combinedOnly = extraFiles('3').filter((extra) => extra.name === 'combined.pem');
+    await exportPem({ outDir: out, name: 'a', version: '3', files, extraFiles: combinedOnly });
+
+    // certificate.p12 asked for now, missing from the linked directory.
+    await exportPem({ outDir: out, name: 'a', version: '3', files, extraFiles: extraFiles('3') });
+    const repaired1 = await readlink(join(out, 'a'));
+    expect(repaired1).toMatch(/^\.versions\/a\/3~[0-9a-f]{12}$/);
+    expect(await servedStateWithExtras(out, 'a', { ok: { files, extras: extraFiles('3') } })).toBe('ok');
+    expect(await exists(join(servedDir, 'certificate.p12'))).toBe(false); // the directory served before: untouched
+
+    // certificate.p12 with other content (e.g. another password).
+    const otherP12 = extraFiles('3').map((extra) =>
+      extra.name === 'certificate.p12' ? { ...extra, data: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x03]) } : extra,
+    );
+    await exportPem({ outDir: out, name: 'a', version: '3', files, extraFiles: otherP12 });
+    const repaired2 = await readlink(join(out, 'a'));
+    expect(repaired2).not.toBe(repaired1);
+    expect(await servedStateWithExtras(out, 'a', { ok: { files, extras: otherP12 } })).toBe('ok');
+
+    // A served extra file no longer asked for goes away with a fresh copy.
+    await exportPem({ outDir: out, name: 'a', version: '3', files, extraFiles: combinedOnly });
+    expect(await readlink(join(out, 'a'))).not.toBe(repaired2);
+    expect(await servedStateWithExtras(out, 'a', { ok: { files, extras: combinedOnly } })).toBe('ok');
+    expect(await readExportedVersion(out, 'a')).toBe('3');
+
+    // A damaged extra file (mode or content) is repaired like a damaged PEM file.
+    const linked = await readlink(join(out, 'a'));
+    await chmod(join(out, 'a', 'combined.pem'), 0o644);
+    await exportPem({ outDir: out, name: 'a', version: '3', files, extraFiles: combinedOnly });
+    expect(await readlink(join(out, 'a'))).not.toBe(linked);
+    expect(await modeOf(join(out, 'a', 'combined.pem'))).toBe(0o600);
+  });
+
+  it('rejects unknown, repeated or empty extra files with a UsageError before touching anything', async () => {
+    const out = join(root, 'live');
+    const files = pemFiles('1');
+    const bad: unknown[] = [
+      [{ name: 'fullchain.pem', data: 'x' }],
+      [{ name: '../combined.pem', data: 'x' }],
+      [{ name: 'combined.pem', data: 'x' }, { name: 'combined.pem', data: 'y' }],
+      [{ name: 'certificate.p12', data: undefined }],
+      [{ name: 'certificate.p12', data: 42 }],
+      [null],
+      'combined.pem',
+    ];
+    for (const extra of bad) {
+      await expect(
+        exportPem({ outDir: out, name: 'a', version: '1', files, extraFiles: extra as ExtraFile[] }),
+        JSON.stringify(extra),
+      ).rejects.toBeInstanceOf(UsageError);
+    }
+    expect(await exists(out)).toBe(false);
+  });
+
   it('rejects unsafe names and versions with a UsageError before touching anything', async () => {
     const out = join(root, 'live');
     const badSegments = ['', '.', '..', '.hidden', '-dash', 'a/b', 'a\\b', 'a..b', 'a b', 'a\u0000b', 'é', '~1'];
@@ -438,6 +580,40 @@ describe('exportPem interrupted at every file-system operation', () => {
       await expectRecovery(out, state, where);
     });
     expect([...seen].sort()).toEqual(['v1', 'v2']); // both sides of the switch were exercised
+  });
+
+  it('with combined.pem and certificate.p12, never serves an extra file of one version beside privkey.pem of another', async () => {
+    const withExtras = (version: string) => ({ files: pemFiles(version, 3000), extras: extraFiles(version, 3000) });
+    const [x1, x2, x3] = [withExtras('1'), withExtras('2'), withExtras('3')];
+    const exportWith = (out: string, version: string, v: typeof x1, fs: ExportFs) =>
+      exportPem({ outDir: out, name, version, files: v.files, extraFiles: v.extras }, fs);
+    const setUp = async (out: string) => {
+      await exportPem({ outDir: out, name, version: '0', files: v0 }, fastFs); // without extra files
+      await exportWith(out, '1', x1, fastFs);
+    };
+    const out0 = join(root, 'count-extras');
+    await setUp(out0);
+    const counting = faultyFs(Number.POSITIVE_INFINITY, 'fail-once', fastFs);
+    await exportWith(out0, '2', x2, counting.fs);
+    const calls = counting.calls;
+    expect(calls.length).toBeGreaterThan((await countOperations(setUpV1)).length); // the extra files are written too
+
+    const seen = new Set<string>();
+    await forEveryFault(calls, async (out, faulty, where) => {
+      await setUp(out);
+      await exportWith(out, '2', x2, faulty.fs).catch(() => undefined);
+      const state = await servedStateWithExtras(out, name, { v1: x1, v2: x2 });
+      seen.add(state);
+      expect(['v1', 'v2'], where).toContain(state);
+      // Recovery: the next export serves v3 with its extra files, 0600, and cleans up.
+      await exportWith(out, '3', x3, fastFs);
+      expect(await servedStateWithExtras(out, name, { v3: x3 }), where).toBe('v3');
+      expect((await readdir(join(out, '.versions', name))).sort(), where).toEqual([state === 'v2' ? '2' : '1', '3']);
+      expect((await readdir(out)).sort(), where).toEqual(['.versions', name]);
+      expect(await modeOf(join(out, name, 'combined.pem')), where).toBe(0o600);
+      expect(await modeOf(join(out, name, 'certificate.p12')), where).toBe(0o600);
+    });
+    expect([...seen].sort()).toEqual(['v1', 'v2']);
   });
 
   it('a first export leaves nothing or the complete version', async () => {

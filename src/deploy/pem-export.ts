@@ -1,10 +1,11 @@
 /**
- * Exporting a certificate as PEM files for web servers: `<out>/<name>/{cert,chain,fullchain,privkey}.pem`.
+ * Exporting a certificate as PEM files for web servers: `<out>/<name>/{cert,chain,fullchain,privkey}.pem`, and
+ * optionally `combined.pem` and `certificate.p12` (made by formats.ts) beside them.
  *
  * Layout on disk:
  *
  *     <out>/<name>                         -> .versions/<name>/<version>   (relative symbolic link)
- *     <out>/.versions/<name>/<version>/    cert.pem chain.pem fullchain.pem privkey.pem
+ *     <out>/.versions/<name>/<version>/    cert.pem chain.pem fullchain.pem privkey.pem [combined.pem certificate.p12]
  *     <out>/.versions/<name>/previous-<timestamp>/   what a user had at <out>/<name> before acmectl
  *
  * Why a directory swap: renaming four files one after the other is four separate atomic steps, and a crash
@@ -38,6 +39,20 @@ export interface PemExportRequest {
   /** The certificate version from the store, e.g. "3": same rules as `name`, and not starting with `previous-`. */
   version: string;
   files: PemFiles;
+  /**
+   * Files of other formats of the same version (see formats.ts), written with mode 0600 into the same version
+   * directory, so that they switch together with `privkey.pem`. Each name at most once.
+   */
+  extraFiles?: ExtraFile[];
+}
+
+/** The names of the extra files an export may hold besides the four PEM files. */
+export const EXTRA_FILE_NAMES = ['combined.pem', 'certificate.p12'] as const;
+export type ExtraFileName = (typeof EXTRA_FILE_NAMES)[number];
+
+export interface ExtraFile {
+  name: ExtraFileName;
+  data: string | Uint8Array;
 }
 
 /** Absolute paths of the exported files, through the stable link `<out>/<name>` (what nginx and hooks use). */
@@ -48,6 +63,10 @@ export interface ExportedPaths {
   chain: string;
   fullchain: string;
   privkey: string;
+  /** `<out>/<name>/combined.pem`, when the export wrote it. */
+  combined?: string;
+  /** `<out>/<name>/certificate.p12`, when the export wrote it. */
+  pkcs12?: string;
 }
 
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -72,6 +91,19 @@ const PEM_FILE_LAYOUT: ReadonlyArray<{ key: keyof PemFiles; fileName: string; mo
   { key: 'chainPem', fileName: 'chain.pem', mode: PUBLIC_FILE_MODE },
   { key: 'fullchainPem', fileName: 'fullchain.pem', mode: PUBLIC_FILE_MODE },
 ];
+
+/** Where each extra file appears in {@link ExportedPaths}. All of them hold the private key: mode 0600. */
+const EXTRA_FILE_PATH_KEYS: Record<ExtraFileName, 'combined' | 'pkcs12'> = {
+  'combined.pem': 'combined',
+  'certificate.p12': 'pkcs12',
+};
+
+/** One file of a version directory, as planned: name, content and mode. */
+interface PlannedFile {
+  fileName: string;
+  data: string | Uint8Array;
+  mode: number;
+}
 
 /**
  * The stable paths of a certificate's exported files under `outDir` (made absolute against the current
@@ -102,11 +134,12 @@ export function exportedPaths(outDir: string, name: string): ExportedPaths {
  * - Nothing a user had is lost: such a directory is kept under `previous-<timestamp>` and never pruned; any
  *   other kind of file at `<out>/<name>` (a plain file, a symbolic link acmectl did not make) makes the export
  *   fail with an {@link OperationError} and is left alone.
- * - Modes are set explicitly, whatever the umask: directories acmectl creates 0700, `privkey.pem` 0600, the
- *   other files 0644.
+ * - Modes are set explicitly, whatever the umask: directories acmectl creates 0700, `privkey.pem` and the extra
+ *   files (`combined.pem`, `certificate.p12`) 0600, the other files 0644.
  * - Idempotent: when the link already points to `version` and its files have exactly this content and these
- *   modes, nothing is written. If they differ (edited or damaged), a fresh copy of the version is written beside
- *   them and the link switched to it; the directory being served is never modified in place.
+ *   modes (extra files included, and no extra file that was not asked for), nothing is written. If they differ
+ *   (edited, damaged, or another set of extra files), a fresh copy of the version is written beside them and the
+ *   link switched to it; the directory being served is never modified in place.
  * - A leftover directory of the same version from an interrupted attempt (not linked) is removed and rewritten.
  * - After a switch, version directories of this name other than the new one and the one linked before are
  *   removed, as are temporary links left by crashed runs. This housekeeping is best effort: its failures do
@@ -114,7 +147,7 @@ export function exportedPaths(outDir: string, name: string): ExportedPaths {
  *
  * On failure before the switch, the previous state stays as it was (the half-written version directory is
  * left for the next attempt to remove) and an {@link OperationError} is thrown. {@link UsageError} for an unsafe
- * `name` or `version`, before anything is touched.
+ * `name` or `version`, or a malformed `extraFiles` list, before anything is touched.
  */
 export async function exportPem(request: PemExportRequest, fs: ExportFs = nodeExportFs): Promise<ExportedPaths> {
   const { name, version, files } = request;
@@ -126,9 +159,15 @@ export async function exportPem(request: PemExportRequest, fs: ExportFs = nodeEx
   for (const { key } of PEM_FILE_LAYOUT) {
     if (typeof files?.[key] !== 'string') throw new UsageError(`the PEM text "${key}" to export is missing`);
   }
+  const extraFiles = checkExtraFiles(request.extraFiles);
   const paths = exportedPaths(request.outDir, name);
+  const planned: PlannedFile[] = PEM_FILE_LAYOUT.map(({ key, fileName, mode }) => ({ fileName, data: files[key], mode }));
+  for (const extra of extraFiles) {
+    planned.push({ fileName: extra.name, data: extra.data, mode: PRIVATE_FILE_MODE });
+    paths[EXTRA_FILE_PATH_KEYS[extra.name]] = join(paths.dir, extra.name);
+  }
   try {
-    await exportVersion(fs, resolve(request.outDir), name, version, files);
+    await exportVersion(fs, resolve(request.outDir), name, version, planned);
     return paths;
   } catch (error) {
     if (error instanceof AcmectlError) throw error;
@@ -176,7 +215,7 @@ async function exportVersion(
   outDir: string,
   name: string,
   version: string,
-  files: PemFiles,
+  planned: readonly PlannedFile[],
 ): Promise<void> {
   await ensureDirectory(fs, outDir);
   const linkPath = join(outDir, name);
@@ -186,7 +225,7 @@ async function exportVersion(
   const linkedVersion = before.kind === 'link' ? versionOfDirName(before.versionDirName) : undefined;
   let versionDirName = version;
   if (before.kind === 'link' && linkedVersion === version) {
-    if (await versionDirectoryHolds(fs, join(nameVersionsDir, before.versionDirName), files)) return;
+    if (await versionDirectoryHolds(fs, join(nameVersionsDir, before.versionDirName), planned)) return;
     versionDirName = `${version}${REPAIR_SEPARATOR}${randomHex()}`;
   }
   const versionDir = join(nameVersionsDir, versionDirName);
@@ -196,8 +235,8 @@ async function exportVersion(
   await fs.rm(versionDir, { recursive: true, force: true });
   await fs.mkdir(versionDir, { mode: DIRECTORY_MODE });
   await fs.chmod(versionDir, DIRECTORY_MODE);
-  for (const file of PEM_FILE_LAYOUT) {
-    await writeFileAtomic(join(versionDir, file.fileName), files[file.key], file.mode, fs, { syncDirectory: false });
+  for (const file of planned) {
+    await writeFileAtomic(join(versionDir, file.fileName), file.data, file.mode, fs, { syncDirectory: false });
   }
   // The version must be durable, files and directory entry, before the link can point to it.
   await fsyncDirectory(versionDir, fs);
@@ -267,20 +306,57 @@ async function inspectLinkPath(fs: ExportFs, linkPath: string, name: string): Pr
   });
 }
 
-/** Whether `dir` holds exactly these four files, each a regular file with this content and mode. */
-async function versionDirectoryHolds(fs: ExportFs, dir: string, files: PemFiles): Promise<boolean> {
-  for (const file of PEM_FILE_LAYOUT) {
+/**
+ * Whether `dir` holds these files, each a regular file with this content and mode, and none of the extra files
+ * that were not asked for (other files, e.g. a user's, are not looked at).
+ */
+async function versionDirectoryHolds(fs: ExportFs, dir: string, planned: readonly PlannedFile[]): Promise<boolean> {
+  for (const file of planned) {
     const path = join(dir, file.fileName);
     try {
       const stats = await fs.lstat(path);
       if (!stats.isFile() || (stats.mode & 0o7777) !== file.mode) return false;
-      if (!(await fs.readFile(path)).equals(Buffer.from(files[file.key]))) return false;
+      if (!(await fs.readFile(path)).equals(toBuffer(file.data))) return false;
     } catch (error) {
       if (isMissing(error)) return false;
       throw error;
     }
   }
+  for (const extraName of EXTRA_FILE_NAMES) {
+    if (planned.some((file) => file.fileName === extraName)) continue;
+    try {
+      await fs.lstat(join(dir, extraName));
+      return false; // left from an export with other formats
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
   return true;
+}
+
+function toBuffer(data: string | Uint8Array): Buffer {
+  return typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** The extra files of a request, checked: known names, each at most once, text or bytes. UsageError otherwise. */
+function checkExtraFiles(extraFiles: readonly ExtraFile[] | undefined): readonly ExtraFile[] {
+  if (extraFiles === undefined) return [];
+  if (!Array.isArray(extraFiles)) throw new UsageError('the extra files to export must be a list');
+  const seen = new Set<string>();
+  for (const extra of extraFiles) {
+    const name: unknown = extra?.name;
+    if (typeof name !== 'string' || !(EXTRA_FILE_NAMES as readonly string[]).includes(name)) {
+      throw new UsageError(
+        `cannot export an extra file named ${JSON.stringify(name)}: only ${EXTRA_FILE_NAMES.join(' and ')} are known`,
+      );
+    }
+    if (seen.has(name)) throw new UsageError(`the extra file ${name} is listed twice`);
+    seen.add(name);
+    if (typeof extra.data !== 'string' && !(extra.data instanceof Uint8Array)) {
+      throw new UsageError(`the content of the extra file ${name} to export is missing`);
+    }
+  }
+  return extraFiles;
 }
 
 /**

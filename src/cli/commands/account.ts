@@ -16,7 +16,8 @@ export const accountRegister: Command<FlagValues> = async ({ options, global, re
   const email = checkEmail(settings.email);
   const eab = checkEab(settings.eabKid, settings.eabHmacKey);
   const directory = resolveCaDirectory(settings.server);
-  const connect = caConnector(ctx, directory.url);
+  const connector = caConnector(ctx);
+  const connect = (keyPem: string, options: { accountUrl?: string; eab?: import('../../acme/client.js').ExternalAccountBinding }) => connector(directory.url, keyPem, options);
   if (!settings.agreeTos && !ctx.storeMayHoldData()) {
     throw new UsageError(`registering an account with ${directory.url} needs your agreement to its terms of service`, { hint: 'add --agree-tos' });
   }

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { resolveCaDirectory } from '../../acme/directory-presets.js';
-import type { Http01Solver } from '../../challenge/solver.js';
 import type { FlagValues } from '../../config/resolve.js';
 import type { ChallengeMethod } from '../../config/settings.js';
 import { findAccount } from '../../core/accounts.js';
@@ -8,26 +7,32 @@ import { checkCertificateName, defaultCertificateName } from '../../core/certifi
 import type { RenewalSettings } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
 import { parseIdentifiers } from '../../core/identifiers.js';
-import { issueCertificate } from '../../core/issue.js';
-import type { IssueResult } from '../../core/issue.js';
 import { daysLeft } from '../../core/renewal-window.js';
-import { caConnector } from '../ca-connector.js';
+import type { RunItemResult, RunSummary } from '../../core/renewal-run.js';
+import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 import { checkDirectory, checkEab, checkEmail, checkListenAddresses } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
+import { reportHookFailures } from '../hook-report.js';
+import { executeRun } from '../run-context.js';
+import { openRunStore } from '../run-store.js';
 
 export interface IssueOptions extends FlagValues {
   name?: string;
   standalone?: boolean;
   force?: boolean;
+  dryRun?: boolean;
+  runDeployHooks?: boolean;
+  format?: string[];
+  passwordFile?: string;
 }
 
 export const issue: Command<IssueOptions> = async ({ args, options, global, reporter, signal }) => {
   // Every check of the input comes first: nothing is sent or written before it passes (exit 2).
   const identifiers = parseIdentifiers(args);
   const name = checkCertificateName(options.name ?? defaultCertificateName(identifiers));
-  const { name: _n, standalone, force, ...settingFlags } = options;
+  const { name: _name, standalone, force, dryRun, runDeployHooks, format, passwordFile, ...settingFlags } = options;
   const ctx = await buildContext(global, settingFlags, reporter, signal);
   const { settings } = ctx;
   // --standalone on the command line outranks a webroot from the environment or the config file.
@@ -38,7 +43,10 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
   const email = checkEmail(settings.email);
   const eab = checkEab(settings.eabKid, settings.eabHmacKey);
   const directory = resolveCaDirectory(settings.server);
-  const connect = caConnector(ctx, directory.url);
+  const formats = parseExportFormats(format ?? []);
+  const pkcs12PasswordFile = passwordFile === undefined ? null : resolve(passwordFile);
+  if (formats.includes('pkcs12')) readPkcs12Password({ passwordFile: pkcs12PasswordFile, env: process.env });
+  ctx.caBundlePem();
   const renewal: RenewalSettings = {
     server: directory.url,
     challenge,
@@ -48,28 +56,38 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     out: resolve(ctx.exportDir),
     keyType: settings.keyType,
     email,
+    hooks: { pre: settings.preHook, post: settings.postHook, deploy: settings.deployHook },
+    formats,
+    pkcs12PasswordFile,
   };
+  const orderFrom = dryRun ? (directory.stagingUrl ?? directory.url) : directory.url;
 
   if (!settings.agreeTos) {
     // Without --agree-tos an account must exist already; say so before contacting anyone.
-    const hasAccount = ctx.storeMayHoldData() && (await findAccount(await ctx.openStore(), directory.url, email)) !== null;
+    const hasAccount = ctx.storeMayHoldData() && (await findAccount(await ctx.openStore(), orderFrom, email)) !== null;
     if (!hasAccount) {
-      throw new UsageError(`no ACME account for ${directory.url} yet`, {
+      throw new UsageError(`no ACME account for ${orderFrom} yet`, {
         hint: 'add --agree-tos and --email you@example.com to register one, or run acmectl account register first',
       });
     }
   }
 
-  const store = await ctx.openStore();
+  const store = await openRunStore(ctx, dryRun === true);
+  if (dryRun) reporter.info(`dry run: ordering from ${orderFrom}; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
   try {
-    const solver = await createSolver(challenge, webroot, settings.httpPort, httpAddresses);
-    reporter.debug(`answering challenges with the ${solver.description}`);
-    const result = await issueCertificate(
-      { name, identifiers, settings: renewal, force: force === true, account: { email, agreeTos: settings.agreeTos, eab } },
-      { store, connect, solver, progress: reporter.progress, orderTimeoutMs: settings.orderTimeout * 1000, signal },
+    const summary = await executeRun(
+      ctx,
+      store,
+      [{ name, identifiers, settings: renewal, force: force === true, account: { email, agreeTos: settings.agreeTos, eab }, orderFrom, dryRun: dryRun === true }],
+      {
+        concurrency: 1,
+        hooks: { pre: null, post: null, deploy: null },
+        runHooks: !dryRun || runDeployHooks === true,
+        hookTimeoutMs: settings.hookTimeout * 1000,
+        delayBeforeFirstOrderMs: 0,
+      },
     );
-    report(result, reporter);
-    return 0;
+    return report(summary, reporter, dryRun === true);
   } finally {
     await store.close();
   }
@@ -87,40 +105,43 @@ function chooseChallenge(standalone: boolean, explicit: ChallengeMethod | null, 
   return method;
 }
 
-async function createSolver(method: ChallengeMethod, webroot: string | null, port: number, addresses: string[]): Promise<Http01Solver> {
-  if (method === 'webroot') {
-    const { WebrootSolver } = await import('../../challenge/webroot.js');
-    return new WebrootSolver(webroot!);
-  }
-  const { StandaloneSolver } = await import('../../challenge/standalone.js');
-  return new StandaloneSolver({ port, addresses });
-}
-
-function report(result: IssueResult, reporter: Reporter): void {
-  const { record, paths } = result;
+/** Prints the one certificate's outcome; a failed order is rethrown so main() reports it with its exit code. */
+function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): number {
+  const item = summary.items[0] as RunItemResult;
+  if (item.outcome === 'failed') throw item.error;
+  const { record, paths } = item;
   const { current } = record;
-  const now = new Date();
+  const hookFailures = summary.hooks.filter((h) => !h.ok);
   reporter.result(
     {
-      ok: true,
-      outcome: result.outcome,
+      ok: hookFailures.length === 0,
+      outcome: dryRun && item.outcome === 'issued' ? 'dry-run' : item.outcome,
       name: record.name,
       domains: record.identifiers.map((i) => i.value),
       version: current.version,
       serial: current.serial,
       notBefore: current.notBefore,
       notAfter: current.notAfter,
-      ...(result.outcome === 'unchanged' ? { renewalTime: result.renewalTime.toISOString(), reexported: result.reexported } : {}),
-      files: { cert: paths.cert, chain: paths.chain, fullchain: paths.fullchain, privkey: paths.privkey },
+      ...(item.outcome === 'unchanged' ? { renewalTime: item.renewalTime.toISOString(), reexported: item.reexported } : {}),
+      ...(paths ? { files: paths } : {}),
+      hooks: summary.hooks,
     },
     () => {
       const c = reporter.colors;
-      const until = `${current.notAfter.slice(0, 10)} (${daysLeft(new Date(current.notAfter), now)} days)`;
-      const head =
-        result.outcome === 'issued'
-          ? `${c.green('✔')} certificate ${c.bold(record.name)} issued: serial ${current.serial}, valid until ${until}`
-          : `certificate ${c.bold(record.name)} is valid until ${until} and not due for renewal before ${result.renewalTime.toISOString().slice(0, 10)}; nothing to do (--force renews now)`;
-      return [head, `  fullchain: ${paths.fullchain}`, `  privkey:   ${paths.privkey}`];
+      const until = `${current.notAfter.slice(0, 10)} (${daysLeft(new Date(current.notAfter), new Date())} days)`;
+      const lines =
+        item.outcome === 'unchanged'
+          ? [`certificate ${c.bold(record.name)} is valid until ${until} and not due for renewal before ${item.renewalTime.toISOString().slice(0, 10)}; nothing to do (--force renews now)`]
+          : item.outcome === 'renewed-elsewhere'
+            ? [`certificate ${c.bold(record.name)} was just renewed by another acmectl process: serial ${current.serial}, valid until ${until}`]
+            : dryRun
+              ? [`${c.green('✔')} dry run: the CA would issue ${c.bold(record.name)} (test serial ${current.serial}); nothing was stored or written`]
+              : [`${c.green('✔')} certificate ${c.bold(record.name)} issued: serial ${current.serial}, valid until ${until}`];
+      if (paths && !dryRun) lines.push(`  fullchain: ${paths.fullchain}`, `  privkey:   ${paths.privkey}`);
+      return lines;
     },
   );
+  reportHookFailures(reporter, summary.hooks);
+  return hookFailures.length > 0 ? 1 : 0;
 }
+

@@ -28,11 +28,11 @@ export const list: Command<ListOptions> = async ({ options, global, reporter, si
     () => {
       if (summaries.length === 0) return [expiring === undefined ? 'no certificates yet (acmectl issue example.com gets one)' : `no certificate expires within ${expiring} days`];
       const c = reporter.colors;
-      const paint = { valid: c.green, due: c.yellow, expired: c.red } as const;
+      const paint = { valid: c.green, due: c.yellow, expired: c.red, revoked: c.red } as const;
       return formatTable(
         ['NAME', 'DOMAINS', 'NOT AFTER', 'DAYS LEFT', 'STATUS'],
         summaries.map((s) => [s.name, s.domains.join(','), s.notAfter.replace('.000Z', 'Z'), String(s.daysLeft), s.status]),
-      ).map((line, index) => (index === 0 ? line : line.replace(/(valid|due|expired)$/, (status) => paint[status as keyof typeof paint](status))));
+      ).map((line, index) => (index === 0 ? line : line.replace(/(valid|due|expired|revoked)$/, (status) => paint[status as keyof typeof paint](status))));
     },
     { always: true },
   );

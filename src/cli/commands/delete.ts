@@ -1,0 +1,25 @@
+import { deleteCertificate } from '../../core/certificate-admin.js';
+import { checkCertificateName } from '../../core/certificate-record.js';
+import { UsageError } from '../../core/errors.js';
+import type { Command } from '../command.js';
+import { buildContext } from '../context.js';
+
+export interface DeleteOptions {
+  files?: boolean;
+}
+
+export const deleteCommand: Command<DeleteOptions> = async ({ args, options, global, reporter, signal }) => {
+  const name = checkCertificateName(args[0]!);
+  const ctx = await buildContext(global, {}, reporter, signal);
+  if (!ctx.storeMayHoldData()) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
+  const store = await ctx.openStore();
+  try {
+    const { record, removed } = await deleteCertificate(store, name, options.files === true);
+    reporter.result({ ok: true, name, removedFiles: removed }, () => [
+      `deleted ${name} from the store${options.files ? `; removed its files under ${record.settings.out}` : `; its files under ${record.settings.out}/${name}/ stay (--files removes them)`}`,
+    ]);
+    return 0;
+  } finally {
+    await store.close();
+  }
+};

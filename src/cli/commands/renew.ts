@@ -1,0 +1,120 @@
+import { randomInt } from 'node:crypto';
+import { resolveCaDirectory } from '../../acme/directory-presets.js';
+import type { FlagValues } from '../../config/resolve.js';
+import { readAllCertificates, readCertificate } from '../../core/certificate-list.js';
+import { checkCertificateName } from '../../core/certificate-record.js';
+import type { CertificateRecord } from '../../core/certificate-record.js';
+import { UsageError } from '../../core/errors.js';
+import type { IssueRequest } from '../../core/issue.js';
+import type { RunSummary } from '../../core/renewal-run.js';
+import type { Command } from '../command.js';
+import { buildContext } from '../context.js';
+import type { Reporter } from '../reporter.js';
+import { reportHookFailures } from '../hook-report.js';
+import { executeRun } from '../run-context.js';
+import { openRunStore } from '../run-store.js';
+
+export interface RenewOptions extends FlagValues {
+  days?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  runDeployHooks?: boolean;
+  randomSleep?: boolean;
+}
+
+/** Like certbot and lego: cron fleets spread their CA traffic over up to 8 minutes. */
+export const RANDOM_SLEEP_MAX_MS = 480_000;
+
+/** Sleep when asked, or by default when nobody watches (not a terminal): cron. */
+export function wantsRandomSleep(flag: boolean | undefined, interactive: boolean): boolean {
+  return flag ?? !interactive;
+}
+
+export const renew: Command<RenewOptions> = async ({ args, options, global, reporter, signal }) => {
+  const names = args.map(checkCertificateName);
+  const days = options.days === undefined ? undefined : parseDays(options.days);
+  const { days: _days, force, dryRun, runDeployHooks, randomSleep, ...settingFlags } = options;
+  const ctx = await buildContext(global, settingFlags, reporter, signal);
+  ctx.caBundlePem();
+  if (!ctx.storeMayHoldData()) {
+    if (names.length > 0) throw new UsageError(`there is no certificate named "${names[0]}"`, { hint: 'acmectl list shows the names' });
+    reporter.result({ ok: true, renewed: [], notDue: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
+    return 0;
+  }
+  const store = await openRunStore(ctx, dryRun === true);
+  try {
+    // Named certificates must all exist before anything starts (exit 2 for a typo).
+    const records = names.length > 0 ? await Promise.all(names.map((name) => readCertificate(store, name))) : await readAllCertificates(store);
+    if (dryRun) reporter.info(`dry run: ordering from the CAs' staging directories where they have one; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
+    const requests = records.map((record) => renewalRequest(record, { force: force === true, days, dryRun: dryRun === true }));
+    const sleepMs = wantsRandomSleep(randomSleep, process.stderr.isTTY === true) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
+    if (sleepMs > 0) reporter.debug(`waiting ${Math.round(sleepMs / 1000)} s before the first order (--no-random-sleep to skip)`);
+    const summary = await executeRun(ctx, store, requests, {
+      concurrency: ctx.settings.concurrency,
+      hooks: { pre: ctx.settings.preHook, post: ctx.settings.postHook, deploy: ctx.settings.deployHook },
+      runHooks: !dryRun || runDeployHooks === true,
+      hookTimeoutMs: ctx.settings.hookTimeout * 1000,
+      delayBeforeFirstOrderMs: sleepMs,
+    });
+    return report(summary, reporter, dryRun === true);
+  } finally {
+    await store.close();
+  }
+};
+
+function renewalRequest(record: CertificateRecord, options: { force: boolean; days: number | undefined; dryRun: boolean }): IssueRequest {
+  const orderFrom = options.dryRun ? (resolveCaDirectory(record.settings.server).stagingUrl ?? record.settings.server) : record.settings.server;
+  return {
+    name: record.name,
+    identifiers: record.identifiers,
+    settings: record.settings,
+    force: options.force,
+    ...(options.days === undefined ? {} : { days: options.days }),
+    // The terms were agreed when the certificate was first issued; a dry run may need an account at staging.
+    account: { email: record.settings.email, agreeTos: options.dryRun, eab: null },
+    orderFrom,
+    dryRun: options.dryRun,
+  };
+}
+
+function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): number {
+  const renewed = summary.items.filter((i) => i.outcome === 'issued');
+  const notDue = summary.items.filter((i) => i.outcome === 'unchanged' || i.outcome === 'renewed-elsewhere');
+  const failed = summary.items.flatMap((i) => (i.outcome === 'failed' ? [i] : []));
+  const hookFailures = summary.hooks.filter((h) => !h.ok);
+  reporter.result(
+    {
+      ok: !summary.failed,
+      dryRun,
+      renewed: renewed.map((i) => ({ name: i.name, ...(i.outcome === 'issued' ? { serial: i.record.current.serial, notAfter: i.record.current.notAfter } : {}) })),
+      notDue: notDue.map((i) => ({ name: i.name, outcome: i.outcome, ...(i.outcome === 'unchanged' ? { renewalTime: i.renewalTime.toISOString() } : {}) })),
+      failed: failed.map((i) => ({ name: i.name, error: i.error instanceof Error ? i.error.message : String(i.error) })),
+      hooks: summary.hooks,
+    },
+    () => [
+      ...renewed.map((i) => (i.outcome === 'issued' ? `renewed ${i.name}: serial ${i.record.current.serial}, valid until ${i.record.current.notAfter.slice(0, 10)}${dryRun ? ' (dry run)' : ''}` : '')),
+      ...notDue.map((i) =>
+        i.outcome === 'unchanged' ? `not due ${i.name}: renewal after ${i.renewalTime.toISOString().slice(0, 10)}` : `not due ${i.name}: just renewed by another acmectl process`,
+      ),
+      `${dryRun ? 'dry run: ' : ''}${renewed.length} renewed, ${notDue.length} not due, ${failed.length} failed${hookFailures.length ? `, ${hookFailures.length} hook(s) failed` : ''}`,
+    ],
+  );
+  // Failures go to stderr in every mode (also -q: cron mails what matters).
+  for (const item of failed) reporter.error(prefixError(item.name, item.error));
+  reportHookFailures(reporter, summary.hooks);
+  return summary.failed ? 1 : 0;
+}
+
+function prefixError(name: string, error: unknown): unknown {
+  if (error instanceof Error) {
+    error.message = `${name}: ${error.message}`;
+    return error;
+  }
+  return new Error(`${name}: ${String(error)}`);
+}
+
+
+function parseDays(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 3650) throw new UsageError(`--days takes a number of days (0 to 3650), got "${text}"`);
+  return Number(text);
+}

@@ -1,0 +1,31 @@
+import { REVOCATION_REASONS, revokeCertificate } from '../../core/certificate-admin.js';
+import type { RevocationReason } from '../../core/certificate-admin.js';
+import { checkCertificateName } from '../../core/certificate-record.js';
+import { UsageError } from '../../core/errors.js';
+import { caConnector } from '../ca-connector.js';
+import type { Command } from '../command.js';
+import { buildContext } from '../context.js';
+
+export interface RevokeOptions {
+  reason?: string;
+  delete?: boolean;
+}
+
+export const revoke: Command<RevokeOptions> = async ({ args, options, global, reporter, signal }) => {
+  const name = checkCertificateName(args[0]!);
+  const reason = (options.reason ?? 'unspecified') as RevocationReason;
+  if (!(reason in REVOCATION_REASONS)) throw new UsageError(`--reason ${options.reason} is not a revocation reason`, { hint: `use one of ${Object.keys(REVOCATION_REASONS).join(', ')}` });
+  const ctx = await buildContext(global, {}, reporter, signal);
+  const connect = caConnector(ctx);
+  if (!ctx.storeMayHoldData()) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
+  const store = await ctx.openStore();
+  try {
+    const record = await revokeCertificate(store, connect, name, reason, options.delete === true);
+    reporter.result({ ok: true, name, serial: record.current.serial, reason, deleted: options.delete === true }, () => [
+      `revoked ${name} (serial ${record.current.serial}, reason ${reason})${options.delete ? '; forgotten' : '; acmectl renew will replace it'}`,
+    ]);
+    return 0;
+  } finally {
+    await store.close();
+  }
+};

@@ -1,0 +1,37 @@
+import { abortableSleep } from '../acme/polling.js';
+import { SolverPool } from '../challenge/solver-pool.js';
+import type { RenewalSettings } from '../core/certificate-record.js';
+import type { IssueRequest } from '../core/issue.js';
+import { runRenewals } from '../core/renewal-run.js';
+import type { RunOptions, RunSummary } from '../core/renewal-run.js';
+import { describeHookFailure, runHook } from '../deploy/hooks.js';
+import { readPkcs12Password } from '../deploy/formats.js';
+import type { Store } from '../store/store.js';
+import { caConnector } from './ca-connector.js';
+import type { Context } from './context.js';
+
+/** Runs issue/renew requests with everything the edge provides: CA connections, solvers, hooks, timers. */
+export async function executeRun(ctx: Context, store: Store, requests: IssueRequest[], options: RunOptions): Promise<RunSummary> {
+  const summary = await runRenewals(requests, options, {
+    store,
+    connect: caConnector(ctx),
+    solvers: new SolverPool(),
+    progress: ctx.reporter.progress,
+    orderTimeoutMs: ctx.settings.orderTimeout * 1000,
+    pkcs12Password: (settings: RenewalSettings) => readPkcs12Password({ passwordFile: settings.pkcs12PasswordFile, env: process.env }),
+    runHook: async (request) => {
+      ctx.reporter.progress({ step: 'hooks', phase: 'start', id: `${request.kind}:${request.command}`, message: `running ${request.kind} hook: ${request.command}` });
+      const outcome = await runHook(request);
+      ctx.reporter.progress({
+        step: 'hooks',
+        phase: outcome.ok ? 'done' : 'failed',
+        id: `${request.kind}:${request.command}`,
+        message: outcome.ok ? `${request.kind} hook done: ${request.command}` : describeHookFailure(outcome),
+      });
+      return outcome;
+    },
+    sleep: abortableSleep,
+    signal: ctx.signal,
+  });
+  return summary;
+}

@@ -1,0 +1,75 @@
+import type { CaClient } from '../acme/client.js';
+import { removeExport } from '../deploy/remove-export.js';
+import type { Store } from '../store/store.js';
+import { findAccount } from './accounts.js';
+import { certificateKey, decodeRecord, encodeRecord } from './certificate-record.js';
+import type { CertificateRecord, CertificateVersion } from './certificate-record.js';
+import { OperationError, UsageError } from './errors.js';
+import { exportVersion } from './export-version.js';
+import type { ExportTarget } from './export-version.js';
+import type { CaConnector } from './issue.js';
+
+/** RFC 5280 CRLReason codes a subscriber may give (the ones Let's Encrypt accepts). */
+export const REVOCATION_REASONS = { unspecified: 0, keyCompromise: 1, affiliationChanged: 3, superseded: 4, cessationOfOperation: 5 } as const;
+export type RevocationReason = keyof typeof REVOCATION_REASONS;
+
+const LEASE = { ttlMs: 60_000, waitMs: 60_000 };
+
+/** Runs `work` holding the certificate's lock lease, with the record as it is once the lock is held. */
+async function withCertificate<T>(store: Store, name: string, work: (record: CertificateRecord, rev: string) => Promise<T>): Promise<T> {
+  const key = certificateKey(name);
+  const lease = await store.lock(key, LEASE);
+  if (!lease) throw new OperationError(`another acmectl process is working on "${name}"; try again later`);
+  try {
+    const entry = await store.get(key);
+    if (!entry) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
+    return await work(decodeRecord(entry.value, key), entry.rev);
+  } finally {
+    await lease.release();
+  }
+}
+
+/** The version to write: the current one, or an earlier one from the history (a rollback). */
+export function findVersion(record: CertificateRecord, version: number | undefined): CertificateVersion {
+  if (version === undefined) return record.current;
+  const found = [record.current, ...record.history].find((v) => v.version === version);
+  if (!found) {
+    const known = [record.current, ...record.history].map((v) => v.version).join(', ');
+    throw new UsageError(`"${record.name}" has no version ${version}`, { hint: `versions kept: ${known}` });
+  }
+  return found;
+}
+
+/** `acmectl export`: writes a version's files (and extra formats) to a directory, atomically. */
+export async function exportCertificate(store: Store, name: string, version: number | undefined, target: (record: CertificateRecord) => ExportTarget) {
+  return withCertificate(store, name, async (record) => {
+    const chosen = findVersion(record, version);
+    const paths = await exportVersion(record, chosen, target(record));
+    return { record, version: chosen, paths };
+  });
+}
+
+/** `acmectl revoke`: revokes the current certificate at its CA with the account that holds it; optionally forgets it. */
+export async function revokeCertificate(store: Store, connect: CaConnector, name: string, reason: RevocationReason, forget: boolean) {
+  return withCertificate(store, name, async (record, rev) => {
+    if (record.current.revoked) throw new UsageError(`"${name}" (serial ${record.current.serial}) was already revoked on ${record.current.revoked.at}`);
+    const account = await findAccount(store, record.settings.server, record.settings.email);
+    if (!account) throw new OperationError(`no account for ${record.settings.server} in the store to revoke "${name}" with`);
+    const ca: CaClient = await connect(record.settings.server, account.keyPem, { accountUrl: account.url });
+    await ca.revokeCertificate(record.current.certPem, REVOCATION_REASONS[reason]);
+    const revoked: CertificateRecord = { ...record, current: { ...record.current, revoked: { at: new Date().toISOString(), reason } }, updatedAt: new Date().toISOString() };
+    const key = certificateKey(name);
+    const written = forget ? await store.delete(key, { ifRev: rev }) : (await store.put(key, encodeRecord(revoked), { ifRev: rev })).ok;
+    if (!written) throw new OperationError(`"${name}" was revoked at the CA, but the store changed meanwhile and was not updated`);
+    return revoked;
+  });
+}
+
+/** `acmectl delete`: forgets the certificate (its history too); with `files`, removes its exported files. */
+export async function deleteCertificate(store: Store, name: string, files: boolean): Promise<{ record: CertificateRecord; removed: string[] }> {
+  return withCertificate(store, name, async (record, rev) => {
+    if (!(await store.delete(certificateKey(name), { ifRev: rev }))) throw new OperationError(`"${name}" changed while being deleted; try again`);
+    const removed = files ? await removeExport(record.settings.out, name) : [];
+    return { record, removed };
+  });
+}

@@ -1,0 +1,134 @@
+import type { SolverPool } from '../challenge/solver-pool.js';
+import { deployHookEnv, postHookEnv, uniqueHookCommands } from '../deploy/hooks.js';
+import type { HookOutcome, HookRequest } from '../deploy/hooks.js';
+import type { CertificateRecord } from './certificate-record.js';
+import type { ProgressListener } from './events.js';
+import { issueCertificate } from './issue.js';
+import type { CaConnector, IssueRequest, IssueResult } from './issue.js';
+import type { Store } from '../store/store.js';
+import type { RenewalSettings } from './certificate-record.js';
+
+/** What happened to one certificate in a run. */
+export type RunItemResult = { name: string } & ({ outcome: 'failed'; error: unknown } | IssueResult);
+
+export interface RunSummary {
+  items: RunItemResult[];
+  hooks: HookOutcome[];
+  /** True when any certificate or hook failed: the run exits 1. */
+  failed: boolean;
+}
+
+export interface RunOptions {
+  concurrency: number;
+  /** Hooks given for the whole run (command line, config); each certificate's stored hooks are added. */
+  hooks: { pre: string | null; post: string | null; deploy: string | null };
+  /** False for a dry run unless --run-deploy-hooks. */
+  runHooks: boolean;
+  hookTimeoutMs: number;
+  /** Milliseconds to wait before the first certificate that needs an order (cron fleets spread out). */
+  delayBeforeFirstOrderMs: number;
+}
+
+export interface RunDependencies {
+  store: Store;
+  connect: CaConnector;
+  solvers: SolverPool;
+  progress: ProgressListener;
+  orderTimeoutMs: number;
+  pkcs12Password: (settings: RenewalSettings) => string;
+  runHook: (request: HookRequest) => Promise<HookOutcome>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+/**
+ * Issues or renews a set of certificates (SPEC §2–§3): at most `concurrency` orders at once; one failing
+ * certificate never stops the others; pre-hooks run once before the first order, each distinct deploy-hook
+ * command once per certificate that changed, each distinct post-hook once at the end (also after failures),
+ * when any order was attempted. Hook failures are reported and fail the run, never the certificate.
+ */
+export async function runRenewals(requests: IssueRequest[], options: RunOptions, deps: RunDependencies): Promise<RunSummary> {
+  const hooks: HookOutcome[] = [];
+  const runHooks = async (kind: HookRequest['kind'], commands: string[], env: Record<string, string>): Promise<HookOutcome[]> => {
+    const outcomes: HookOutcome[] = [];
+    for (const command of commands) {
+      const outcome = await deps.runHook({ kind, command, env, timeoutMs: options.hookTimeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
+      outcomes.push(outcome);
+      hooks.push(outcome);
+    }
+    return outcomes;
+  };
+
+  const attempted = new Set<string>();
+  let delay: Promise<void> | undefined;
+  let preHooks: Promise<void> | undefined;
+  const preHookCommands = uniqueHookCommands([options.hooks.pre, ...requests.map((r) => r.settings.hooks.pre)]);
+
+  const renewOne = async (request: IssueRequest): Promise<RunItemResult> => {
+    try {
+      const solver = await deps.solvers.solverFor(request.settings);
+      const result = await issueCertificate(request, {
+        store: deps.store,
+        connect: deps.connect,
+        solver,
+        progress: deps.progress,
+        orderTimeoutMs: deps.orderTimeoutMs,
+        pkcs12Password: deps.pkcs12Password,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(deps.now ? { now: deps.now } : {}),
+        beforeLock: () => (delay ??= options.delayBeforeFirstOrderMs > 0 ? deps.sleep(options.delayBeforeFirstOrderMs, deps.signal) : Promise.resolve()),
+        beforeOrder: async () => {
+          attempted.add(request.name);
+          if (options.runHooks) await (preHooks ??= runHooks('pre', preHookCommands, {}).then(() => undefined));
+        },
+      });
+      if (result.outcome === 'issued' || (result.outcome === 'renewed-elsewhere' && result.filesUpdated)) {
+        await runDeployHooks(request, result.record, result.paths);
+      }
+      return { name: request.name, ...result };
+    } catch (error) {
+      return { name: request.name, outcome: 'failed', error };
+    }
+  };
+
+  const runDeployHooks = async (request: IssueRequest, record: CertificateRecord, paths: IssueResult['paths']): Promise<void> => {
+    if (!options.runHooks) return;
+    const commands = uniqueHookCommands([request.settings.hooks.deploy, options.hooks.deploy]);
+    if (commands.length === 0) return;
+    const live = paths ?? (await import('../deploy/pem-export.js')).exportedPaths(record.settings.out, record.name);
+    const env = deployHookEnv({
+      name: record.name,
+      domains: record.identifiers.map((i) => i.value),
+      paths: live,
+      serial: record.current.serial,
+      notAfter: record.current.notAfter,
+    });
+    await runHooks('deploy', commands, env);
+  };
+
+  const items = await mapWithConcurrency(requests, options.concurrency, renewOne);
+
+  if (attempted.size > 0 && options.runHooks) {
+    const postCommands = uniqueHookCommands([options.hooks.post, ...requests.filter((r) => attempted.has(r.name)).map((r) => r.settings.hooks.post)]);
+    const renewed = items.filter((i) => i.outcome === 'issued').map((i) => i.name);
+    const failed = items.filter((i) => i.outcome === 'failed').map((i) => i.name);
+    await runHooks('post', postCommands, postHookEnv(renewed, failed));
+  }
+  await deps.solvers.closeAll();
+  return { items, hooks, failed: items.some((i) => i.outcome === 'failed') || hooks.some((h) => !h.ok) };
+}
+
+/** Runs `fn` over the items with at most `limit` in flight, keeping the input order in the results. */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return results;
+}

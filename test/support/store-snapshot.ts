@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { openStore } from '../../src/store/open.js';
+
+/** Every store key with its revision: any write changes it. */
+export async function storeRevisions(dbPath: string): Promise<Record<string, string>> {
+  const revisions: Record<string, string> = {};
+  if (!existsSync(dbPath)) return revisions;
+  const store = await openStore(`sqlite:${dbPath}`);
+  try {
+    for await (const key of store.list('')) revisions[key] = (await store.get(key))!.rev;
+  } finally {
+    await store.close();
+  }
+  return revisions;
+}
+
+/** Every path under dir with its content hash (files) or target (links), for before/after comparisons. */
+export function treeSnapshot(dir: string): Record<string, string> {
+  const snapshot: Record<string, string> = {};
+  if (!existsSync(dir)) return snapshot;
+  for (const entry of readdirSync(dir, { recursive: true }).map(String).sort()) {
+    const path = join(dir, entry);
+    const stat = lstatSync(path);
+    snapshot[entry] = stat.isSymbolicLink()
+      ? `-> ${readlinkSync(path)}`
+      : stat.isDirectory()
+        ? `dir ${(stat.mode & 0o777).toString(8)}`
+        : `${(stat.mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+  }
+  return snapshot;
+}
