@@ -54,6 +54,20 @@ describe('StandaloneSolver', () => {
     await expect(fetchPath(port, '/')).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it('shares one listener between concurrent orders: a new order arriving while the last one closes is served', async () => {
+    const port = await freePort();
+    solver = new StandaloneSolver({ port, addresses: ['127.0.0.1'] });
+    for (let round = 0; round < 30; round++) {
+      const first = { ...challenge, token: `first-${round}` };
+      const next = { ...challenge, token: `next-${round}` };
+      await solver.present(first);
+      // cleanUp starts closing the listener; present() of another order comes in at once.
+      await Promise.all([solver.cleanUp(first), solver.present(next)]);
+      expect((await fetchPath(port, `/.well-known/acme-challenge/next-${round}`)).status).toBe(200);
+      await solver.cleanUp(next);
+    }
+  });
+
   it('listens on IPv4 and IPv6 when no address is given', async () => {
     const port = await freePort();
     solver = new StandaloneSolver({ port });

@@ -18,7 +18,12 @@ export interface StandaloneOptions {
 export class StandaloneSolver implements Http01Solver {
   private readonly answers = new Map<string, string>();
   private servers: Server[] = [];
-  private starting: Promise<void> | undefined;
+  /**
+   * Opening and closing the listeners happen one after the other, never overlapping: concurrent orders of a
+   * run share this solver, and a present() arriving while the last cleanUp() is still closing must not
+   * bind the port before the old socket is released (EADDRINUSE).
+   */
+  private transitions: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: StandaloneOptions) {}
 
@@ -30,8 +35,7 @@ export class StandaloneSolver implements Http01Solver {
   async present(challenge: Http01Challenge): Promise<void> {
     this.answers.set(challenge.token, challenge.keyAuthorization);
     try {
-      this.starting ??= this.listen();
-      await this.starting;
+      await this.transition(() => this.listen());
     } catch (error) {
       this.answers.delete(challenge.token);
       throw error;
@@ -40,14 +44,13 @@ export class StandaloneSolver implements Http01Solver {
 
   async cleanUp(challenge: Http01Challenge): Promise<void> {
     this.answers.delete(challenge.token);
-    if (this.answers.size === 0) await this.close();
+    await this.transition(async () => {
+      if (this.answers.size === 0) await this.closeServers();
+    });
   }
 
   async close(): Promise<void> {
-    const servers = this.servers;
-    this.servers = [];
-    this.starting = undefined;
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await this.transition(() => this.closeServers());
   }
 
   /** The request handler, exported for the tests and for `acmectl serve` later. */
@@ -56,14 +59,35 @@ export class StandaloneSolver implements Http01Solver {
     respond(request, response, answer);
   };
 
+  private transition(step: () => Promise<void>): Promise<void> {
+    const next = this.transitions.then(step);
+    this.transitions = next.catch(() => undefined);
+    return next;
+  }
+
   private async listen(): Promise<void> {
+    if (this.servers.length > 0) return;
     const addresses = this.options.addresses?.length ? this.options.addresses : [undefined];
     try {
       for (const address of addresses) this.servers.push(await listenOn(this.handle, this.options.port, address));
     } catch (error) {
-      await this.close();
+      await this.closeServers();
       throw bindFailure(error, this.options.port, addresses);
     }
+  }
+
+  private async closeServers(): Promise<void> {
+    const servers = this.servers;
+    this.servers = [];
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections(); // keep-alive connections from the CA would hold close() open
+          }),
+      ),
+    );
   }
 }
 

@@ -11,7 +11,11 @@ async function parse(argv: string[]): Promise<Parsed> {
     const loaded = await load();
     parsed = { ...input, command: (loaded as { name?: string }).name ?? '' };
   });
-  program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  const silence = (command: typeof program): void => {
+    command.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    command.commands.forEach(silence);
+  };
+  silence(program);
   await program.parseAsync(argv, { from: 'user' });
   if (!parsed) throw new Error('no command ran');
   return parsed;
