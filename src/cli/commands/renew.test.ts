@@ -14,3 +14,31 @@ describe('random sleep before the first order', () => {
     expect(RANDOM_SLEEP_MAX_MS).toBe(480_000);
   });
 });
+
+import type { CertificateRecord } from '../../core/certificate-record.js';
+import { renewalRequest } from './renew.js';
+
+describe('renewal requests', () => {
+  const record = (server: string) =>
+    ({
+      name: 'example.com',
+      identifiers: [{ type: 'dns', value: 'example.com' }],
+      settings: { server, email: 'ops@example.com' },
+      current: {},
+      history: [],
+    }) as unknown as CertificateRecord;
+
+  it('orders a dry run from the staging directory of a preset CA', () => {
+    const request = renewalRequest(record('https://acme-v02.api.letsencrypt.org/directory'), { force: false, days: undefined, dryRun: true });
+    expect(request.orderFrom).toBe('https://acme-staging-v02.api.letsencrypt.org/directory');
+    expect(request.dryRun).toBe(true);
+  });
+  it('orders a dry run from the CA itself when it has no staging directory', () => {
+    expect(renewalRequest(record('https://acme.zerossl.com/v2/DV90'), { force: false, days: undefined, dryRun: true }).orderFrom).toBe('https://acme.zerossl.com/v2/DV90');
+    expect(renewalRequest(record('https://ca.internal/dir'), { force: false, days: undefined, dryRun: true }).orderFrom).toBe('https://ca.internal/dir');
+  });
+  it('orders a real renewal from the stored CA with the stored settings', () => {
+    const request = renewalRequest(record('https://acme-v02.api.letsencrypt.org/directory'), { force: true, days: 30, dryRun: false });
+    expect(request).toMatchObject({ orderFrom: 'https://acme-v02.api.letsencrypt.org/directory', force: true, days: 30, dryRun: false, account: { email: 'ops@example.com' } });
+  });
+});

@@ -62,7 +62,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   }
 };
 
-function renewalRequest(record: CertificateRecord, options: { force: boolean; days: number | undefined; dryRun: boolean }): IssueRequest {
+export function renewalRequest(record: CertificateRecord, options: { force: boolean; days: number | undefined; dryRun: boolean }): IssueRequest {
   const orderFrom = options.dryRun ? (resolveCaDirectory(record.settings.server).stagingUrl ?? record.settings.server) : record.settings.server;
   return {
     name: record.name,
