@@ -5,31 +5,45 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { parseConsulUrl } from './consul-url.js';
+import type { ConsulStoreConfig } from './consul-url.js';
+import { parseEtcdUrl } from './etcd-url.js';
+import type { EtcdStoreConfig } from './etcd-url.js';
+import { parseRedisUrl } from './redis-url.js';
+import type { RedisStoreConfig } from './redis-url.js';
 import type { Store } from './store.js';
+import type { StoreOpenContext } from './url-options.js';
+import { parseVaultUrl } from './vault-url.js';
+import type { VaultStoreConfig } from './vault-url.js';
 
 export type StoreUrl =
   /** `path` is absolute. */
   | { kind: 'sqlite'; path: string }
-  | { kind: 'memory' };
+  | { kind: 'memory' }
+  | { kind: 'redis'; config: RedisStoreConfig }
+  | { kind: 'etcd'; config: EtcdStoreConfig }
+  | { kind: 'consul'; config: ConsulStoreConfig }
+  | { kind: 'vault'; config: VaultStoreConfig };
 
-/** Where relative paths and `~` are resolved; defaults to the process's. */
-export interface StoreUrlContext {
+/** Where relative paths and `~` are resolved (defaults: the process's); where secrets and trust come from. */
+export interface StoreUrlContext extends StoreOpenContext {
   cwd?: string;
   homeDir?: string;
 }
 
-const ACCEPTED_FORMS = 'sqlite:PATH, memory:';
-const ACCEPTED_FORMS_HINT = 'use --store sqlite:PATH (e.g. sqlite:/var/lib/acmectl/acmectl.db) or --store memory:';
+const ACCEPTED_FORMS = 'sqlite:PATH, redis://, rediss://, etcd://, consul://, consul+https://, vault://, vault+https://, memory:';
+const ACCEPTED_FORMS_HINT = 'e.g. --store sqlite:/var/lib/acmectl/acmectl.db or --store redis://redis.internal:6379/0?prefix=acme/';
 
-/** Backends the spec names that this version does not ship yet (scheme → backend name). */
-const NOT_YET_AVAILABLE: Readonly<Record<string, string>> = {
-  redis: 'redis',
-  rediss: 'redis',
-  etcd: 'etcd',
-  consul: 'consul',
-  'consul+https': 'consul',
-  vault: 'vault',
-  'vault+https': 'vault',
+/** Network backends by URL scheme: each parses its own URL text (etcd's may list several hosts). */
+const NETWORK_BACKENDS: Readonly<Record<string, (url: string, context: StoreUrlContext) => StoreUrl>> = {
+  redis: (url, context) => ({ kind: 'redis', config: parseRedisUrl(url, context) }),
+  rediss: (url, context) => ({ kind: 'redis', config: parseRedisUrl(url, context) }),
+  etcd: (url, context) => ({ kind: 'etcd', config: parseEtcdUrl(url, context) }),
+  'etcd+https': (url, context) => ({ kind: 'etcd', config: parseEtcdUrl(url, context) }),
+  consul: (url, context) => ({ kind: 'consul', config: parseConsulUrl(url, context) }),
+  'consul+https': (url, context) => ({ kind: 'consul', config: parseConsulUrl(url, context) }),
+  vault: (url, context) => ({ kind: 'vault', config: parseVaultUrl(url, context) }),
+  'vault+https': (url, context) => ({ kind: 'vault', config: parseVaultUrl(url, context) }),
 };
 
 /**
@@ -63,12 +77,8 @@ export function parseStoreUrl(url: string, context: StoreUrlContext = {}): Store
     return { kind: 'sqlite', path: sqlitePath(rest, context) };
   }
 
-  const backend = NOT_YET_AVAILABLE[scheme];
-  if (backend !== undefined) {
-    throw new UsageError(`the ${backend} store (${scheme}://) is not available in this version of acmectl yet`, {
-      hint: ACCEPTED_FORMS_HINT,
-    });
-  }
+  const network = NETWORK_BACKENDS[scheme];
+  if (network !== undefined) return network(url, context);
   throw new UsageError(`unknown store URL scheme "${scheme}:"; accepted forms: ${ACCEPTED_FORMS}`, {
     hint: ACCEPTED_FORMS_HINT,
   });
@@ -79,8 +89,8 @@ export function parseStoreUrl(url: string, context: StoreUrlContext = {}): Store
  * bad URL and OperationError (exit 1, naming the path, with the cause) when the store cannot be opened.
  * The caller owns the store and must close() it.
  */
-export async function openStore(url: string): Promise<Store> {
-  const parsed = parseStoreUrl(url);
+export async function openStore(url: string, context: StoreUrlContext = {}): Promise<Store> {
+  const parsed = parseStoreUrl(url, context);
   switch (parsed.kind) {
     case 'sqlite': {
       // Imported here, not at the top: loading better-sqlite3 (a native addon) only when it is used.
@@ -91,6 +101,14 @@ export async function openStore(url: string): Promise<Store> {
       const { MemoryStore } = await import('./memory.js');
       return new MemoryStore();
     }
+    case 'redis':
+      return (await import('./redis.js')).openRedisStore(parsed.config);
+    case 'etcd':
+      return (await import('./etcd.js')).openEtcdStore(parsed.config);
+    case 'consul':
+      return (await import('./consul.js')).openConsulStore(parsed.config);
+    case 'vault':
+      return (await import('./vault.js')).openVaultStore(parsed.config);
   }
 }
 

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OperationError } from '../../src/core/errors.js';
 import { storeKey, storePrefix } from '../../src/store/keys.js';
 import { leaseTestControls } from '../../src/store/lease.js';
 import type { Lease, Store } from '../../src/store/store.js';
@@ -22,6 +23,12 @@ export interface StoreContractSetup {
    * cannot be shared between processes (memory). When given, the cross-process race tests run.
    */
   url?: () => string;
+  /**
+   * The largest value the backend stores (Consul: 512 KiB, minus whatever envelope the backend adds). The
+   * suite then round-trips a value of that size and checks that one byte more fails with an OperationError
+   * that says so. Default: no limit below 1 MiB.
+   */
+  maxValueBytes?: number;
 }
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -64,10 +71,11 @@ export function describeStoreContract(backendName: string, setup: StoreContractS
         expect(await store.get(key('missing'))).toBeNull();
       });
 
-      it('round-trips arbitrary bytes: every byte value, an empty value, 1 MiB of random bytes', async () => {
+      const largest = Math.min(setup.maxValueBytes ?? 1024 * 1024, 1024 * 1024);
+      it(`round-trips arbitrary bytes: every byte value, an empty value, ${largest} bytes of random bytes`, async () => {
         const everyByte = Uint8Array.from({ length: 256 }, (_, i) => i);
         const empty = new Uint8Array(0);
-        const large = new Uint8Array(randomBytes(1024 * 1024));
+        const large = new Uint8Array(randomBytes(largest));
         for (const [name, value] of [['every-byte', everyByte], ['empty', empty], ['large', large]] as const) {
           const written = await store.put(key(name), value);
           expect(written.ok).toBe(true);
@@ -79,6 +87,16 @@ export function describeStoreContract(backendName: string, setup: StoreContractS
           expect(entry!.expiresAt).toBeUndefined();
         }
       });
+
+      if (setup.maxValueBytes !== undefined) {
+        const limit = setup.maxValueBytes;
+        it(`refuses a value over its limit (${limit} bytes) clearly, and stores nothing`, async () => {
+          const error = await store.put(key('too-large'), new Uint8Array(limit + 1)).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(OperationError);
+          expect((error as Error).message).toMatch(/too large/);
+          expect(await store.get(key('too-large'))).toBeNull();
+        });
+      }
 
       it('keeps its own copy of the value (the caller may reuse its buffer)', async () => {
         const buffer = encode('original');

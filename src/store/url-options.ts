@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../core/errors.js';
+
+/**
+ * Options every network store takes from its URL's query (SPEC §5), e.g.
+ * `?timeout=2000&tls_verify=false&servername=redis.internal`. Each backend's parser uses these helpers so
+ * that the same parameter means the same thing everywhere and secrets are found and hidden the same way.
+ */
+export interface NetworkOptions {
+  /** Milliseconds one request may take: `?timeout=`. Default 5000. */
+  timeoutMs: number;
+  /** Verify the server's TLS certificate: `?tls_verify=false` turns it off. Default true. */
+  tlsVerify: boolean;
+  /** TLS server name to expect when it differs from the host: `?servername=`. */
+  servername?: string;
+  /** Extra trusted CA certificates (PEM): the global --ca-bundle. */
+  caBundlePem?: string;
+}
+
+export interface StoreOpenContext {
+  env?: NodeJS.ProcessEnv;
+  caBundlePem?: string;
+}
+
+/** Query parameters whose values are secrets: redacted in every message, never printed. */
+export const SECRET_PARAMETERS = ['password', 'token', 'secret_id', 'secret'] as const;
+
+export function networkOptions(url: URL, context: StoreOpenContext, what: string): NetworkOptions {
+  const timeout = url.searchParams.get('timeout');
+  const tlsVerify = url.searchParams.get('tls_verify');
+  const servername = url.searchParams.get('servername');
+  let timeoutMs = 5000;
+  if (timeout !== null) {
+    if (!/^\d+$/.test(timeout) || Number(timeout) < 1 || Number(timeout) > 600_000) {
+      throw new UsageError(`${what} store URL: timeout must be milliseconds from 1 to 600000, got "${timeout}"`);
+    }
+    timeoutMs = Number(timeout);
+  }
+  if (tlsVerify !== null && !['true', 'false', '1', '0'].includes(tlsVerify)) {
+    throw new UsageError(`${what} store URL: tls_verify must be true or false, got "${tlsVerify}"`);
+  }
+  return {
+    timeoutMs,
+    tlsVerify: tlsVerify === null || tlsVerify === 'true' || tlsVerify === '1',
+    ...(servername ? { servername } : {}),
+    ...(context.caBundlePem ? { caBundlePem: context.caBundlePem } : {}),
+  };
+}
+
+/**
+ * A secret for a store, from (first found) the URL (`?token=` or the password part), an environment variable,
+ * or a file named by `?<name>_file=` (first line). Keeping secrets out of URLs keeps them out of shell history
+ * and process lists. Never echoes the secret.
+ */
+export function storeSecret(url: URL, spec: { parameter: string; env: string; fromUserInfo?: boolean }, context: StoreOpenContext): string | undefined {
+  const inUrl = spec.fromUserInfo ? decodeURIComponent(url.password) : url.searchParams.get(spec.parameter);
+  if (inUrl) return inUrl;
+  const fromEnv = (context.env ?? process.env)[spec.env];
+  if (fromEnv) return fromEnv;
+  const file = url.searchParams.get(`${spec.parameter}_file`);
+  if (file === null) return undefined;
+  try {
+    return readFileSync(file, 'utf8').split(/\r?\n/)[0]!.replace(/^\uFEFF/, '');
+  } catch (error) {
+    throw new UsageError(`store URL: ${spec.parameter}_file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** The URL with its password and secret query parameters replaced by "***", for messages and `config show`. */
+export function redactStoreUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+  if (url.password) url.password = '***';
+  for (const name of SECRET_PARAMETERS) if (url.searchParams.has(name)) url.searchParams.set(name, '***');
+  return url.toString().replace(/%2A%2A%2A/g, '***');
+}
+
+/** Rejects query parameters the backend does not know, so a typo (`?tls_verfy=false`) is not silently ignored. */
+export function checkKnownParameters(url: URL, known: readonly string[], what: string): void {
+  for (const name of url.searchParams.keys()) {
+    if (!known.includes(name)) throw new UsageError(`${what} store URL: unknown parameter "${name}"`, { hint: `known: ${known.join(', ')}` });
+  }
+}

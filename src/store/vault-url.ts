@@ -1,0 +1,15 @@
+import { UsageError } from '../core/errors.js';
+import type { NetworkOptions, StoreOpenContext } from './url-options.js';
+
+/** Everything needed to open the vault store, parsed from its URL (no I/O besides reading secret files). */
+export interface VaultStoreConfig extends NetworkOptions {
+  /** The URL with secrets redacted, for messages. */
+  display: string;
+}
+
+/** Parses the text of a vault store URL (SPEC §5). Throws UsageError (exit 2) with the expected form. */
+export function parseVaultUrl(url: string, context: StoreOpenContext): VaultStoreConfig {
+  void url;
+  void context;
+  throw new UsageError('the vault store is not available in this version of acmectl yet');
+}
