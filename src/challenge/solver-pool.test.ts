@@ -25,3 +25,29 @@ describe('SolverPool', () => {
     await pool.closeAll();
   });
 });
+
+import { MemoryStore } from '../store/memory.js';
+import type { Store } from '../store/store.js';
+import { StorePublishingSolver } from './store-published.js';
+
+describe('SolverPool with a shared store', () => {
+  const sharedStore = (): Store => Object.assign(new MemoryStore(), { shared: true }) as Store;
+
+  it('wraps every local solver so its tokens are published to the shared store too', async () => {
+    const pool = new SolverPool(sharedStore());
+    expect(await pool.solverFor(standalone)).toBeInstanceOf(StorePublishingSolver);
+    await pool.closeAll();
+  });
+  it('publishes only to the store for the store method', async () => {
+    const pool = new SolverPool(sharedStore());
+    const solver = await pool.solverFor({ ...standalone, challenge: 'store' });
+    expect(solver).toBeInstanceOf(StorePublishingSolver);
+    expect(solver.description).toMatch(/answered by acmectl serve/);
+  });
+  it('does not wrap solvers when the store is local', async () => {
+    const pool = new SolverPool(new MemoryStore());
+    expect(await pool.solverFor(standalone)).not.toBeInstanceOf(StorePublishingSolver);
+    await expect(pool.solverFor({ ...standalone, challenge: 'store' })).rejects.toThrow(/needs a shared store/);
+    await pool.closeAll();
+  });
+});

@@ -1,23 +1,39 @@
 import type { RenewalSettings } from '../core/certificate-record.js';
 import { OperationError } from '../core/errors.js';
+import type { Store } from '../store/store.js';
 import type { Http01Solver } from './solver.js';
+import { StorePublishingSolver } from './store-published.js';
 
 /**
  * One solver per distinct way of answering within a run: every certificate renewed on port 80 shares a
  * single standalone listener, every certificate with the same webroot shares one webroot writer.
+ * With a shared store, every solver also publishes its tokens there (StorePublishingSolver), so that
+ * `acmectl serve` on any node can answer; the `store` method publishes only there.
  * `closeAll` at the end of the run releases listeners and removes directories the writers created.
  */
 export class SolverPool {
   readonly #solvers = new Map<string, Promise<Http01Solver>>();
 
+  /** `store`: the run's store; its tokens are published there when it is shared (or the method is `store`). */
+  constructor(private readonly store: Store | null = null) {}
+
   solverFor(settings: Pick<RenewalSettings, 'challenge' | 'httpPort' | 'httpAddress' | 'webroot'>): Promise<Http01Solver> {
-    const key = settings.challenge === 'webroot' ? `webroot:${settings.webroot}` : `${settings.challenge}:${settings.httpPort}:${settings.httpAddress ?? '*'}`;
+    const key = settings.challenge === 'webroot' ? `webroot:${settings.webroot}` : settings.challenge === 'store' ? 'store' : `${settings.challenge}:${settings.httpPort}:${settings.httpAddress ?? '*'}`;
     let solver = this.#solvers.get(key);
     if (!solver) {
-      solver = createSolver(settings);
+      solver = this.#create(settings);
       this.#solvers.set(key, solver);
     }
     return solver;
+  }
+
+  async #create(settings: Pick<RenewalSettings, 'challenge' | 'httpPort' | 'httpAddress' | 'webroot'>): Promise<Http01Solver> {
+    if (settings.challenge === 'store') {
+      if (!this.store?.shared) throw new OperationError('the store challenge method needs a shared store (redis, etcd, consul or vault) that acmectl serve answers from');
+      return new StorePublishingSolver(this.store, null);
+    }
+    const local = await createSolver(settings);
+    return this.store?.shared ? new StorePublishingSolver(this.store, local) : local;
   }
 
   async closeAll(): Promise<void> {
@@ -39,6 +55,6 @@ async function createSolver(settings: Pick<RenewalSettings, 'challenge' | 'httpP
       return new StandaloneSolver({ port: settings.httpPort, addresses: settings.httpAddress ? settings.httpAddress.split(',') : [] });
     }
     case 'store':
-      throw new OperationError('the store challenge method needs a shared store, which this version does not have yet');
+      throw new OperationError('the store challenge method has no local solver');
   }
 }

@@ -110,7 +110,7 @@ export function respond(request: IncomingMessage, response: ServerResponse, answ
   response.end(request.method === 'HEAD' ? undefined : body);
 }
 
-function listenOn(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, address: string | undefined): Promise<Server> {
+export function listenOn(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, address: string | undefined): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 8192 }, handler);
     server.keepAliveTimeout = 1000;
@@ -123,7 +123,7 @@ function listenOn(handler: (req: IncomingMessage, res: ServerResponse) => void, 
   });
 }
 
-function bindFailure(error: unknown, port: number, addresses: readonly (string | undefined)[]): Error {
+export function bindFailure(error: unknown, port: number, addresses: readonly (string | undefined)[]): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const where = addresses[0] ? ` on ${addresses.join(', ')}` : '';
   if (code === 'EADDRINUSE') {

@@ -38,6 +38,8 @@ export interface Context {
   openStore(): Promise<Store>;
   /** True when the store may already hold data (a SQLite file that exists, or any remote store). */
   storeMayHoldData(): boolean;
+  /** True for a store other hosts share (redis, etcd, consul, vault). */
+  storeIsShared(): boolean;
   /** The --ca-bundle file's contents; UsageError when it is not a readable PEM file. */
   caBundlePem(): string | undefined;
 }
@@ -54,9 +56,10 @@ export async function buildContext(
   const resolved = resolveSettings({ flags, env, file });
   const dataDir = dataDirectory(env);
   const storeUrl = resolved.settings.store ?? defaultStoreUrl(dataDir);
-  const parsedStore = parseStoreUrl(storeUrl); // exit 2 on a bad URL, before anything is opened
+  const parsedStore = parseStoreUrl(storeUrl, { env }); // exit 2 on a bad URL, before anything is opened
   let store: Promise<Store> | undefined;
   let caBundle: { pem: string | undefined } | undefined;
+  const caBundlePem = (): string | undefined => (caBundle ??= { pem: readCaBundle(resolved.settings.caBundle) }).pem;
   return {
     ...resolved,
     configPath: file?.path ?? null,
@@ -65,9 +68,13 @@ export async function buildContext(
     exportDir: resolved.settings.out ?? defaultExportDirectory(dataDir),
     reporter,
     signal,
-    openStore: () => (store ??= openStore(storeUrl)),
+    openStore: () => {
+      const trusted = caBundlePem();
+      return (store ??= openStore(storeUrl, { env, ...(trusted ? { caBundlePem: trusted } : {}) }));
+    },
     storeMayHoldData: () => parsedStore.kind !== 'sqlite' || existsSync(parsedStore.path),
-    caBundlePem: () => (caBundle ??= { pem: readCaBundle(resolved.settings.caBundle) }).pem,
+    storeIsShared: () => parsedStore.kind !== 'sqlite' && parsedStore.kind !== 'memory',
+    caBundlePem,
   };
 }
 

@@ -40,7 +40,7 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--name <name>', 'certificate name (default: the first domain)')
     .option('--standalone', 'answer challenges with a short-lived HTTP server (default)')
     .option('--webroot <dir>', 'write challenge files under <dir>/.well-known/acme-challenge/ for your web server')
-    .addOption(new Option('--challenge <method>', 'how challenges are answered').choices(CHALLENGE_METHODS.filter((m) => m !== 'store')))
+    .addOption(new Option('--challenge <method>', 'how challenges are answered (store: publish to the shared store only, for acmectl serve)').choices(CHALLENGE_METHODS))
     .option('--http-port <port>', 'port of the standalone server (default 80)')
     .option('--http-address <address>', 'address(es) of the standalone server, comma separated (default: all IPv4 and IPv6)')
     .addOption(new Option('--key-type <type>', 'certificate key type (default ec256)').choices(KEY_TYPES))
@@ -96,6 +96,13 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .action(run(async () => (await import('./commands/show.js')).show as Command<never>));
 
   program
+    .command('serve')
+    .description('answer HTTP-01 challenges published in the shared store (run it on every node behind the load balancer)')
+    .option('--http-port <port>', 'port to listen on (default 80)')
+    .option('--http-address <address>', 'address(es), comma separated (default: all IPv4 and IPv6)')
+    .action(run(async () => (await import('./commands/serve.js')).serve as Command<never>));
+
+  program
     .command('export')
     .description('write a certificate\'s files again: elsewhere, in other formats, or an earlier version (rollback)')
     .argument('<name>', 'certificate name')
@@ -119,6 +126,25 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .argument('<name>', 'certificate name')
     .option('--files', 'also remove its exported files')
     .action(run(async () => (await import('./commands/delete.js')).deleteCommand as Command<never>));
+
+  const store = program.command('store').description('store management');
+  store
+    .command('copy')
+    .description('copy accounts and certificates from one store to another (e.g. SQLite to Redis)')
+    .option('--from <url>', 'the store to copy from (default: the configured store)')
+    .option('--to <url>', 'the store to copy into')
+    .option('--overwrite', 'replace entries the destination holds with other content')
+    .action(run(async () => (await import('./commands/store-copy.js')).storeCopy as Command<never>));
+
+  const config = program.command('config').description('configuration');
+  config
+    .command('show')
+    .description('print the effective settings and where each comes from (secrets redacted)')
+    .action(run(async () => (await import('./commands/config.js')).configShow as Command<never>));
+  config
+    .command('check')
+    .description('validate the configuration file, environment and flags')
+    .action(run(async () => (await import('./commands/config.js')).configCheck as Command<never>));
 
   const account = program.command('account').description('ACME account management');
   account

@@ -15,7 +15,7 @@ export async function executeRun(ctx: Context, store: Store, requests: IssueRequ
   const summary = await runRenewals(requests, options, {
     store,
     connect: caConnector(ctx),
-    solvers: new SolverPool(),
+    solvers: new SolverPool(store),
     progress: ctx.reporter.progress,
     orderTimeoutMs: ctx.settings.orderTimeout * 1000,
     pkcs12Password: (settings: RenewalSettings) => readPkcs12Password({ passwordFile: settings.pkcs12PasswordFile, env: process.env }),

@@ -2,6 +2,7 @@ import type { CaClient, ExternalAccountBinding } from '../acme/client.js';
 import { generatePrivateKey } from '../acme/keys.js';
 import { obtainCertificate } from '../acme/obtain-certificate.js';
 import type { Http01Solver } from '../challenge/solver.js';
+import { readDeployedVersion, recordDeployedVersion } from '../deploy/deployed-version.js';
 import { exportedPaths, readExportedVersion } from '../deploy/pem-export.js';
 import type { ExportedPaths } from '../deploy/pem-export.js';
 import type { Entry, Store } from '../store/store.js';
@@ -33,6 +34,11 @@ export interface IssueRequest {
   orderFrom?: string;
   /** Do everything but write files (a dry run's store is an OverlayStore that forgets on close). */
   dryRun?: boolean;
+  /**
+   * When this run began. A version stored after it (by another node or process) is the renewal this run
+   * would make: `--force` on three nodes at once renews once, not three times.
+   */
+  startedAt?: Date;
 }
 
 export interface IssueDependencies {
@@ -53,7 +59,8 @@ export interface IssueDependencies {
 
 export type IssueResult =
   | { outcome: 'issued'; record: CertificateRecord; paths: ExportedPaths | null }
-  | { outcome: 'unchanged'; record: CertificateRecord; renewalTime: Date; paths: ExportedPaths; reexported: boolean }
+  /** Not due. `filesUpdated` when this host's files were missing or older than the store's version. */
+  | { outcome: 'unchanged'; record: CertificateRecord; renewalTime: Date; paths: ExportedPaths; filesUpdated: boolean }
   /** Another process stored a new version while this one waited for the lock; `filesUpdated` when this host's files were behind. */
   | { outcome: 'renewed-elsewhere'; record: CertificateRecord; paths: ExportedPaths; filesUpdated: boolean };
 
@@ -72,7 +79,7 @@ export async function issueCertificate(request: IssueRequest, deps: IssueDepende
   const now = deps.now ?? (() => new Date());
   const key = certificateKey(request.name);
   const before = await readRecord(deps.store, key);
-  if (before && !request.force && !needsOrder(before.record, request, now())) return unchanged(before.record, request);
+  if (before && !request.force && !needsOrder(before.record, request, now())) return unchanged(before.record, request, deps);
 
   await deps.beforeLock?.();
   const lease = await deps.store.lock(key, { ttlMs: LEASE_TTL_MS, waitMs: deps.orderTimeoutMs + 30_000 });
@@ -81,7 +88,8 @@ export async function issueCertificate(request: IssueRequest, deps: IssueDepende
   }
   try {
     const current = await readRecord(deps.store, key);
-    if (current && current.entry.rev !== before?.entry.rev && sameIdentifiers(current.record.identifiers, request.identifiers)) {
+    const storedMeanwhile = current && (current.entry.rev !== before?.entry.rev || (request.startedAt !== undefined && new Date(current.record.current.issuedAt) >= request.startedAt));
+    if (current && storedMeanwhile && sameIdentifiers(current.record.identifiers, request.identifiers)) {
       // Someone stored a version between our first read and the lock: it is the renewal we were about to make.
       if (request.dryRun) return { outcome: 'renewed-elsewhere', record: current.record, paths: exportedPaths(current.record.settings.out, request.name), filesUpdated: false };
       return { outcome: 'renewed-elsewhere', record: current.record, ...(await syncFiles(current.record, deps)) };
@@ -91,12 +99,15 @@ export async function issueCertificate(request: IssueRequest, deps: IssueDepende
     if (lease.signal.aborted) throw new AbortedError(`lost the lock on "${request.name}" while ordering; the new certificate was not stored`);
     const record = nextRecord(current?.record ?? null, request, obtained, lease.fence, now());
     deps.progress({ step: 'store', phase: 'start', id: request.name, message: 'storing the certificate' });
+    // A stale holder (its lease lost, someone else renewed) cannot overwrite the newer version: the write is a
+    // compare-and-set on the revision read under the lock. The fence is kept with the version as a record of
+    // which lease wrote it; it is not compared, since fences of one store mean nothing in another (store copy).
     const written = await deps.store.put(key, encodeRecord(record), current ? { ifRev: current.entry.rev } : { ifAbsent: true });
     if (!written.ok) throw new OperationError(`the certificate "${request.name}" was changed by another process while this one was ordering; not overwriting it`);
     deps.progress({ step: 'store', phase: 'done', id: request.name, message: `${request.name}: stored as version ${record.current.version}${request.dryRun ? ' (dry run: forgotten afterwards)' : ''}` });
     if (request.dryRun) return { outcome: 'issued', record, paths: null };
     deps.progress({ step: 'export', phase: 'start', id: request.name, message: 'writing the files' });
-    const paths = await exportVersion(record, record.current, { outDir: record.settings.out, formats: record.settings.formats, pkcs12Password: () => deps.pkcs12Password(record.settings) });
+    const paths = await deployCurrent(record, deps);
     deps.progress({ step: 'export', phase: 'done', id: request.name, message: `${request.name}: files written to ${paths.dir}` });
     return { outcome: 'issued', record, paths };
   } finally {
@@ -122,30 +133,34 @@ function needsOrder(record: CertificateRecord, request: IssueRequest, now: Date)
   return now >= notAfter || isDue({ notBefore, notAfter, now, ...(request.days === undefined ? {} : { days: request.days }) });
 }
 
-async function unchanged(record: CertificateRecord, request: IssueRequest): Promise<IssueResult> {
+async function unchanged(record: CertificateRecord, request: IssueRequest, deps: IssueDependencies): Promise<IssueResult> {
   const window = { notBefore: new Date(record.current.notBefore), notAfter: new Date(record.current.notAfter) };
   const due = renewalTime({ ...window, ...(request.days === undefined ? {} : { days: request.days }) });
-  if (request.dryRun) return { outcome: 'unchanged', record, renewalTime: due, paths: exportedPaths(record.settings.out, record.name), reexported: false };
-  const before = await readExportedVersion(record.settings.out, record.name);
-  const paths = await syncFilesIfMissing(record, before);
-  return { outcome: 'unchanged', record, renewalTime: due, paths, reexported: before === null };
+  if (request.dryRun) return { outcome: 'unchanged', record, renewalTime: due, paths: exportedPaths(record.settings.out, record.name), filesUpdated: false };
+  return { outcome: 'unchanged', record, renewalTime: due, ...(await syncFiles(record, deps)) };
 }
 
 /**
- * Writes the current version when this host has no files for the certificate at all. A link to another
- * version is left alone: it is either current or an explicit rollback (`acmectl export --version N`).
+ * Brings this host's files up to the store's current version when they are missing or older (another node
+ * of a fleet renewed it); says whether anything was written. A rollback on this host is left in place.
  */
-async function syncFilesIfMissing(record: CertificateRecord, exportedVersion: string | null): Promise<ExportedPaths> {
-  if (exportedVersion !== null) return exportedPaths(record.settings.out, record.name);
-  return exportVersion(record, record.current, { outDir: record.settings.out, formats: ['pem'], pkcs12Password: () => '' });
+async function syncFiles(record: CertificateRecord, deps: IssueDependencies): Promise<{ paths: ExportedPaths; filesUpdated: boolean }> {
+  const deployed = await readDeployedVersion(record.settings.out, record.name);
+  const linked = await readExportedVersion(record.settings.out, record.name);
+  if (deployed !== null && deployed >= record.current.version && linked !== null) {
+    return { paths: exportedPaths(record.settings.out, record.name), filesUpdated: false };
+  }
+  deps.progress({ step: 'export', phase: 'start', id: record.name, message: 'writing the files' });
+  const paths = await deployCurrent(record, deps);
+  deps.progress({ step: 'export', phase: 'done', id: record.name, message: `${record.name}: version ${record.current.version} written to ${paths.dir}` });
+  return { paths, filesUpdated: true };
 }
 
-/** Brings this host's files to the current version; says whether anything was written. */
-async function syncFiles(record: CertificateRecord, deps: IssueDependencies): Promise<{ paths: ExportedPaths; filesUpdated: boolean }> {
-  const exported = await readExportedVersion(record.settings.out, record.name);
-  if (exported === String(record.current.version)) return { paths: exportedPaths(record.settings.out, record.name), filesUpdated: false };
+/** Exports the current version in the certificate's formats and records it as deployed on this host. */
+async function deployCurrent(record: CertificateRecord, deps: IssueDependencies): Promise<ExportedPaths> {
   const paths = await exportVersion(record, record.current, { outDir: record.settings.out, formats: record.settings.formats, pkcs12Password: () => deps.pkcs12Password(record.settings) });
-  return { paths, filesUpdated: true };
+  await recordDeployedVersion(record.settings.out, record.name, record.current.version);
+  return paths;
 }
 
 function sameIdentifiers(a: readonly Identifier[], b: readonly Identifier[]): boolean {

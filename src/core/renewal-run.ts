@@ -83,7 +83,8 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
           if (options.runHooks) await (preHooks ??= runHooks('pre', preHookCommands, {}).then(() => undefined));
         },
       });
-      if (result.outcome === 'issued' || (result.outcome === 'renewed-elsewhere' && result.filesUpdated)) {
+      // Deploy hooks run wherever this host's files changed: a renewal here, or a newer version from the store.
+      if (result.outcome === 'issued' || result.filesUpdated) {
         await runDeployHooks(request, result.record, result.paths);
       }
       return { name: request.name, ...result };

@@ -37,7 +37,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
   const { settings } = ctx;
   // --standalone on the command line outranks a webroot from the environment or the config file.
   const webrootGiven = standalone === true && ctx.sources.webroot !== 'flag' ? null : settings.webroot;
-  const challenge = chooseChallenge(standalone === true, ctx.sources.challenge !== 'default' ? settings.challenge : null, webrootGiven);
+  const challenge = chooseChallenge(standalone === true, ctx.sources.challenge !== 'default' ? settings.challenge : null, webrootGiven, ctx.storeIsShared());
   const webroot = challenge === 'webroot' ? checkDirectory(settings.webroot!, '--webroot') : null;
   const httpAddresses = checkListenAddresses(settings.httpAddress);
   const email = checkEmail(settings.email);
@@ -93,14 +93,15 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
   }
 };
 
-function chooseChallenge(standalone: boolean, explicit: ChallengeMethod | null, webroot: string | null): ChallengeMethod {
+function chooseChallenge(standalone: boolean, explicit: ChallengeMethod | null, webroot: string | null, sharedStore: boolean): ChallengeMethod {
   if (standalone && webroot !== null) throw new UsageError('--standalone and --webroot exclude each other: choose one');
   if (standalone && explicit !== null && explicit !== 'standalone') throw new UsageError(`--standalone contradicts --challenge ${explicit}`);
   const method = explicit ?? (standalone ? 'standalone' : webroot !== null ? 'webroot' : 'standalone');
   if (method === 'webroot' && webroot === null) throw new UsageError('--challenge webroot needs --webroot DIR');
   if (method === 'standalone' && webroot !== null) throw new UsageError('--webroot contradicts --challenge standalone');
-  if (method === 'store') {
-    throw new UsageError('--challenge store needs a shared store (redis, etcd, consul, vault), which this version does not have yet');
+  if (method === 'store' && webroot !== null) throw new UsageError('--webroot contradicts --challenge store');
+  if (method === 'store' && !sharedStore) {
+    throw new UsageError('--challenge store needs a shared store (--store redis://, etcd://, consul:// or vault://) that acmectl serve answers from');
   }
   return method;
 }
@@ -122,7 +123,7 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): numbe
       serial: current.serial,
       notBefore: current.notBefore,
       notAfter: current.notAfter,
-      ...(item.outcome === 'unchanged' ? { renewalTime: item.renewalTime.toISOString(), reexported: item.reexported } : {}),
+      ...(item.outcome === 'unchanged' ? { renewalTime: item.renewalTime.toISOString(), filesUpdated: item.filesUpdated } : {}),
       ...(paths ? { files: paths } : {}),
       hooks: summary.hooks,
     },

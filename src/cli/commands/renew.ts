@@ -31,6 +31,7 @@ export function wantsRandomSleep(flag: boolean | undefined, interactive: boolean
 }
 
 export const renew: Command<RenewOptions> = async ({ args, options, global, reporter, signal }) => {
+  const startedAt = new Date();
   const names = args.map(checkCertificateName);
   const days = options.days === undefined ? undefined : parseDays(options.days);
   const { days: _days, force, dryRun, runDeployHooks, randomSleep, ...settingFlags } = options;
@@ -46,7 +47,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     // Named certificates must all exist before anything starts (exit 2 for a typo).
     const records = names.length > 0 ? await Promise.all(names.map((name) => readCertificate(store, name))) : await readAllCertificates(store);
     if (dryRun) reporter.info(`dry run: ordering from the CAs' staging directories where they have one; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
-    const requests = records.map((record) => renewalRequest(record, { force: force === true, days, dryRun: dryRun === true }));
+    const requests = records.map((record) => renewalRequest(record, { force: force === true, days, dryRun: dryRun === true, startedAt }));
     const sleepMs = wantsRandomSleep(randomSleep, process.stderr.isTTY === true) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
     if (sleepMs > 0) reporter.debug(`waiting ${Math.round(sleepMs / 1000)} s before the first order (--no-random-sleep to skip)`);
     const summary = await executeRun(ctx, store, requests, {
@@ -62,7 +63,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   }
 };
 
-export function renewalRequest(record: CertificateRecord, options: { force: boolean; days: number | undefined; dryRun: boolean }): IssueRequest {
+export function renewalRequest(record: CertificateRecord, options: { force: boolean; days: number | undefined; dryRun: boolean; startedAt?: Date }): IssueRequest {
   const orderFrom = options.dryRun ? (resolveCaDirectory(record.settings.server).stagingUrl ?? record.settings.server) : record.settings.server;
   return {
     name: record.name,
@@ -74,6 +75,7 @@ export function renewalRequest(record: CertificateRecord, options: { force: bool
     account: { email: record.settings.email, agreeTos: options.dryRun, eab: null },
     orderFrom,
     dryRun: options.dryRun,
+    ...(options.startedAt ? { startedAt: options.startedAt } : {}),
   };
 }
 

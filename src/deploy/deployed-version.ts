@@ -1,0 +1,29 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { readExportedVersion } from './pem-export.js';
+
+/**
+ * Which version of a certificate this host last deployed through issue/renew, kept in
+ * `<out>/.versions/<name>/.deployed`. A fleet node compares it with the store: a newer version in the store
+ * means another node renewed, so this node writes the files and runs its deploy hooks. An explicit rollback
+ * (`acmectl export --version N`) points the link at an older version without touching this marker, so a
+ * rollback is not undone by the next cron run.
+ */
+export async function readDeployedVersion(outDir: string, name: string): Promise<number | null> {
+  const marker = await readFile(markerPath(outDir, name), 'utf8').catch(() => null);
+  if (marker !== null && /^\d+\s*$/.test(marker)) return Number(marker);
+  // Files exported before the marker existed: the version the link points to.
+  const linked = await readExportedVersion(outDir, name);
+  const version = linked === null ? NaN : Number.parseInt(linked, 10);
+  return Number.isInteger(version) ? version : null;
+}
+
+export async function recordDeployedVersion(outDir: string, name: string, version: number): Promise<void> {
+  await writeFileAtomic(markerPath(outDir, name), `${version}\n`, 0o600);
+}
+
+function markerPath(outDir: string, name: string): string {
+  // A dot name: never taken for a version directory (those start with a letter or digit) and never pruned.
+  return join(outDir, '.versions', name, '.deployed');
+}
