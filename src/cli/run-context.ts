@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { abortableSleep } from '../acme/polling.js';
 import { SolverPool } from '../challenge/solver-pool.js';
 import type { RenewalSettings } from '../core/certificate-record.js';
@@ -19,6 +20,7 @@ export async function executeRun(ctx: Context, store: Store, requests: IssueRequ
     progress: ctx.reporter.progress,
     orderTimeoutMs: ctx.settings.orderTimeout * 1000,
     pkcs12Password: (settings: RenewalSettings) => readPkcs12Password({ passwordFile: settings.pkcs12PasswordFile, env: process.env }),
+    defaultExportDir: resolve(ctx.exportDir),
     runHook: async (request) => {
       ctx.reporter.progress({ step: 'hooks', phase: 'start', id: `${request.kind}:${request.command}`, message: `running ${request.kind} hook: ${request.command}` });
       const outcome = await runHook(request);

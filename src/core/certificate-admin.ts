@@ -65,11 +65,14 @@ export async function revokeCertificate(store: Store, connect: CaConnector, name
   });
 }
 
-/** `acmectl delete`: forgets the certificate (its history too); with `files`, removes its exported files. */
-export async function deleteCertificate(store: Store, name: string, files: boolean): Promise<{ record: CertificateRecord; removed: string[] }> {
+/**
+ * `acmectl delete`: forgets the certificate (its history too); with `filesIn` (the record → its export
+ * directory on this host), removes its exported files there.
+ */
+export async function deleteCertificate(store: Store, name: string, filesIn: ((record: CertificateRecord) => string) | null): Promise<{ record: CertificateRecord; removed: string[] }> {
   return withCertificate(store, name, async (record, rev) => {
     if (!(await store.delete(certificateKey(name), { ifRev: rev }))) throw new OperationError(`"${name}" changed while being deleted; try again`);
-    const removed = files ? await removeExport(record.settings.out, name) : [];
+    const removed = filesIn ? await removeExport(filesIn(record), name) : [];
     return { record, removed };
   });
 }

@@ -13,8 +13,11 @@ export interface RenewalSettings {
   httpPort: number;
   httpAddress: string | null;
   webroot: string | null;
-  /** Export directory: files go to <out>/<name>/. */
-  out: string;
+  /**
+   * Export directory given with --out: files go to <out>/<name>/. Null means each host's default
+   * (<data dir>/live), so the nodes of a fleet each write to their own directory.
+   */
+  out: string | null;
   keyType: KeyType;
   email: string | null;
   /** Hook commands given at issue time; renew runs them again. */
@@ -115,6 +118,11 @@ export function readCertificateFacts(certPem: string): CertificateFacts {
     notAfter: new Date(certificate.validTo).toISOString(),
     issuer: certificate.issuer.split('\n').find((line) => line.startsWith('CN='))?.slice(3) ?? certificate.issuer.replace(/\n/g, ', '),
   };
+}
+
+/** Where this host writes a certificate's files: its stored --out, else this host's default. */
+export function exportDirectoryOf(settings: Pick<RenewalSettings, 'out'>, hostDefault: string): string {
+  return settings.out ?? hostDefault;
 }
 
 /** The PEM files of a version, as the exporter takes them. */

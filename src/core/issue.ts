@@ -7,7 +7,7 @@ import { exportedPaths, readExportedVersion } from '../deploy/pem-export.js';
 import type { ExportedPaths } from '../deploy/pem-export.js';
 import type { Entry, Store } from '../store/store.js';
 import { findAccount, registerAccount } from './accounts.js';
-import { certificateKey, decodeRecord, encodeRecord, HISTORY_LIMIT, readCertificateFacts, splitChain } from './certificate-record.js';
+import { certificateKey, decodeRecord, encodeRecord, exportDirectoryOf, HISTORY_LIMIT, readCertificateFacts, splitChain } from './certificate-record.js';
 import type { CertificateRecord, CertificateVersion, RenewalSettings } from './certificate-record.js';
 import { AbortedError, OperationError } from './errors.js';
 import type { ProgressListener } from './events.js';
@@ -49,6 +49,8 @@ export interface IssueDependencies {
   orderTimeoutMs: number;
   /** Read when a pkcs12 export is due. */
   pkcs12Password: (settings: RenewalSettings) => string;
+  /** This host's export directory for certificates stored without --out. */
+  defaultExportDir: string;
   /** Runs before the lock is taken, only when an order is needed (the random delay of cron runs). */
   beforeLock?: () => Promise<void>;
   /** Runs right before this order contacts the CA (pre-hooks); a rejection fails this certificate. */
@@ -64,7 +66,8 @@ export type IssueResult =
   /** Another process stored a new version while this one waited for the lock; `filesUpdated` when this host's files were behind. */
   | { outcome: 'renewed-elsewhere'; record: CertificateRecord; paths: ExportedPaths; filesUpdated: boolean };
 
-const LEASE_TTL_MS = 120_000;
+// Refreshed every 10 s while held; a lock left by a crashed node frees itself within 30 s.
+const LEASE_TTL_MS = 30_000;
 
 /**
  * Gets a certificate for the request unless a valid one that covers the same identifiers exists and is not
@@ -91,7 +94,7 @@ export async function issueCertificate(request: IssueRequest, deps: IssueDepende
     const storedMeanwhile = current && (current.entry.rev !== before?.entry.rev || (request.startedAt !== undefined && new Date(current.record.current.issuedAt) >= request.startedAt));
     if (current && storedMeanwhile && sameIdentifiers(current.record.identifiers, request.identifiers)) {
       // Someone stored a version between our first read and the lock: it is the renewal we were about to make.
-      if (request.dryRun) return { outcome: 'renewed-elsewhere', record: current.record, paths: exportedPaths(current.record.settings.out, request.name), filesUpdated: false };
+      if (request.dryRun) return { outcome: 'renewed-elsewhere', record: current.record, paths: exportedPaths(exportDirectoryOf(current.record.settings, deps.defaultExportDir), request.name), filesUpdated: false };
       return { outcome: 'renewed-elsewhere', record: current.record, ...(await syncFiles(current.record, deps)) };
     }
     await deps.beforeOrder?.();
@@ -136,7 +139,7 @@ function needsOrder(record: CertificateRecord, request: IssueRequest, now: Date)
 async function unchanged(record: CertificateRecord, request: IssueRequest, deps: IssueDependencies): Promise<IssueResult> {
   const window = { notBefore: new Date(record.current.notBefore), notAfter: new Date(record.current.notAfter) };
   const due = renewalTime({ ...window, ...(request.days === undefined ? {} : { days: request.days }) });
-  if (request.dryRun) return { outcome: 'unchanged', record, renewalTime: due, paths: exportedPaths(record.settings.out, record.name), filesUpdated: false };
+  if (request.dryRun) return { outcome: 'unchanged', record, renewalTime: due, paths: exportedPaths(exportDirectoryOf(record.settings, deps.defaultExportDir), record.name), filesUpdated: false };
   return { outcome: 'unchanged', record, renewalTime: due, ...(await syncFiles(record, deps)) };
 }
 
@@ -145,10 +148,11 @@ async function unchanged(record: CertificateRecord, request: IssueRequest, deps:
  * of a fleet renewed it); says whether anything was written. A rollback on this host is left in place.
  */
 async function syncFiles(record: CertificateRecord, deps: IssueDependencies): Promise<{ paths: ExportedPaths; filesUpdated: boolean }> {
-  const deployed = await readDeployedVersion(record.settings.out, record.name);
-  const linked = await readExportedVersion(record.settings.out, record.name);
+  const out = exportDirectoryOf(record.settings, deps.defaultExportDir);
+  const deployed = await readDeployedVersion(out, record.name);
+  const linked = await readExportedVersion(out, record.name);
   if (deployed !== null && deployed >= record.current.version && linked !== null) {
-    return { paths: exportedPaths(record.settings.out, record.name), filesUpdated: false };
+    return { paths: exportedPaths(out, record.name), filesUpdated: false };
   }
   deps.progress({ step: 'export', phase: 'start', id: record.name, message: 'writing the files' });
   const paths = await deployCurrent(record, deps);
@@ -158,8 +162,9 @@ async function syncFiles(record: CertificateRecord, deps: IssueDependencies): Pr
 
 /** Exports the current version in the certificate's formats and records it as deployed on this host. */
 async function deployCurrent(record: CertificateRecord, deps: IssueDependencies): Promise<ExportedPaths> {
-  const paths = await exportVersion(record, record.current, { outDir: record.settings.out, formats: record.settings.formats, pkcs12Password: () => deps.pkcs12Password(record.settings) });
-  await recordDeployedVersion(record.settings.out, record.name, record.current.version);
+  const out = exportDirectoryOf(record.settings, deps.defaultExportDir);
+  const paths = await exportVersion(record, record.current, { outDir: out, formats: record.settings.formats, pkcs12Password: () => deps.pkcs12Password(record.settings) });
+  await recordDeployedVersion(out, record.name, record.current.version);
   return paths;
 }
 

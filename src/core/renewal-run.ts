@@ -1,6 +1,8 @@
 import type { SolverPool } from '../challenge/solver-pool.js';
 import { deployHookEnv, postHookEnv, uniqueHookCommands } from '../deploy/hooks.js';
 import type { HookOutcome, HookRequest } from '../deploy/hooks.js';
+import { exportedPaths } from '../deploy/pem-export.js';
+import { exportDirectoryOf } from './certificate-record.js';
 import type { CertificateRecord } from './certificate-record.js';
 import type { ProgressListener } from './events.js';
 import { issueCertificate } from './issue.js';
@@ -36,6 +38,8 @@ export interface RunDependencies {
   progress: ProgressListener;
   orderTimeoutMs: number;
   pkcs12Password: (settings: RenewalSettings) => string;
+  /** This host's export directory for certificates stored without --out. */
+  defaultExportDir: string;
   runHook: (request: HookRequest) => Promise<HookOutcome>;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   signal?: AbortSignal;
@@ -75,6 +79,7 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
         progress: deps.progress,
         orderTimeoutMs: deps.orderTimeoutMs,
         pkcs12Password: deps.pkcs12Password,
+        defaultExportDir: deps.defaultExportDir,
         ...(deps.signal ? { signal: deps.signal } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         beforeLock: () => (delay ??= options.delayBeforeFirstOrderMs > 0 ? deps.sleep(options.delayBeforeFirstOrderMs, deps.signal) : Promise.resolve()),
@@ -97,7 +102,7 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
     if (!options.runHooks) return;
     const commands = uniqueHookCommands([request.settings.hooks.deploy, options.hooks.deploy]);
     if (commands.length === 0) return;
-    const live = paths ?? (await import('../deploy/pem-export.js')).exportedPaths(record.settings.out, record.name);
+    const live = paths ?? exportedPaths(exportDirectoryOf(record.settings, deps.defaultExportDir), record.name);
     const env = deployHookEnv({
       name: record.name,
       domains: record.identifiers.map((i) => i.value),

@@ -53,7 +53,12 @@ export function networkOptions(url: URL, context: StoreOpenContext, what: string
  * and process lists. Never echoes the secret.
  */
 export function storeSecret(url: URL, spec: { parameter: string; env: string; fromUserInfo?: boolean }, context: StoreOpenContext): string | undefined {
-  const inUrl = spec.fromUserInfo ? decodeURIComponent(url.password) : url.searchParams.get(spec.parameter);
+  let inUrl: string | null;
+  try {
+    inUrl = spec.fromUserInfo ? decodeURIComponent(url.password) : url.searchParams.get(spec.parameter);
+  } catch {
+    throw new UsageError('store URL: the password has a malformed %-escape', { hint: 'write "%" as %25 in a URL' });
+  }
   if (inUrl) return inUrl;
   const fromEnv = (context.env ?? process.env)[spec.env];
   if (fromEnv) return fromEnv;
@@ -72,7 +77,8 @@ export function redactStoreUrl(text: string): string {
   try {
     url = new URL(text);
   } catch {
-    return text.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+    // Not a WHATWG URL (etcd lists several hosts): the password runs to the LAST '@' before the path.
+    return text.replace(/\/\/([^:@/]*):[^/]*@/, '//$1:***@');
   }
   if (url.password) url.password = '***';
   for (const name of SECRET_PARAMETERS) if (url.searchParams.has(name)) url.searchParams.set(name, '***');

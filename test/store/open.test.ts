@@ -80,7 +80,7 @@ describe('openStore', () => {
   });
 
   it('a bad URL rejects with UsageError (exit 2) before opening anything', async () => {
-    await expect(openStore('redis://localhost')).rejects.toSatisfy(
+    await expect(openStore('redis://localhost:6379/0?tls_verfy=false')).rejects.toSatisfy(
       (error: unknown) => error instanceof UsageError && error.exitCode === 2,
     );
   });

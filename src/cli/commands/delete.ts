@@ -1,5 +1,7 @@
 import { deleteCertificate } from '../../core/certificate-admin.js';
-import { checkCertificateName } from '../../core/certificate-record.js';
+import { resolve } from 'node:path';
+import { checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
+import type { CertificateRecord } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
@@ -14,9 +16,11 @@ export const deleteCommand: Command<DeleteOptions> = async ({ args, options, glo
   if (!ctx.storeMayHoldData()) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
   const store = await ctx.openStore();
   try {
-    const { record, removed } = await deleteCertificate(store, name, options.files === true);
+    const outOf = (record: CertificateRecord): string => exportDirectoryOf(record.settings, resolve(ctx.exportDir));
+    const { record, removed } = await deleteCertificate(store, name, options.files ? outOf : null);
+    const out = outOf(record);
     reporter.result({ ok: true, name, removedFiles: removed }, () => [
-      `deleted ${name} from the store${options.files ? `; removed its files under ${record.settings.out}` : `; its files under ${record.settings.out}/${name}/ stay (--files removes them)`}`,
+      `deleted ${name} from the store${options.files ? `; removed its files under ${out}` : `; its files under ${out}/${name}/ stay (--files removes them)`}`,
     ]);
     return 0;
   } finally {

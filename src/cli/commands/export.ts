@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { exportCertificate } from '../../core/certificate-admin.js';
-import { checkCertificateName } from '../../core/certificate-record.js';
+import { checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
 import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js';
 import type { Command } from '../command.js';
@@ -30,7 +30,7 @@ export const exportCommand: Command<ExportOptions> = async ({ args, options, glo
     const { record, version: written, paths } = await exportCertificate(store, name, version, (found) => {
       const chosen = formats ?? found.settings.formats;
       return {
-        outDir: options.out === undefined ? found.settings.out : resolve(options.out),
+        outDir: options.out === undefined ? exportDirectoryOf(found.settings, resolve(ctx.exportDir)) : resolve(options.out),
         formats: chosen,
         pkcs12Password: () => readPkcs12Password({ passwordFile: passwordFile ?? found.settings.pkcs12PasswordFile, env: process.env }),
       };

@@ -53,7 +53,8 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     httpPort: settings.httpPort,
     httpAddress: httpAddresses.length ? httpAddresses.join(',') : null,
     webroot,
-    out: resolve(ctx.exportDir),
+    // Stored only when given on the command line; otherwise each host uses its own (fleets).
+    out: ctx.sources.out === 'flag' ? resolve(ctx.exportDir) : null,
     keyType: settings.keyType,
     email,
     hooks: { pre: settings.preHook, post: settings.postHook, deploy: settings.deployHook },

@@ -1,6 +1,7 @@
 import { exportedPaths } from '../../deploy/pem-export.js';
 import { readCertificate, summarize } from '../../core/certificate-list.js';
-import { checkCertificateName } from '../../core/certificate-record.js';
+import { resolve } from 'node:path';
+import { checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
@@ -22,7 +23,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
   }
   const summary = summarize(record, new Date());
   const { current, settings } = record;
-  const files = exportedPaths(settings.out, record.name);
+  const files = exportedPaths(exportDirectoryOf(settings, resolve(ctx.exportDir)), record.name);
   const versions = [current, ...record.history].map((v) => ({ version: v.version, serial: v.serial, notAfter: v.notAfter, issuedAt: v.issuedAt }));
   if (options.pem) {
     reporter.result({ ok: true, name: record.name, certificatePem: current.certPem, chainPem: current.chainPem }, () => [`${current.certPem}${current.chainPem}`.trimEnd()], { always: true });
