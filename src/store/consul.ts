@@ -33,6 +33,7 @@ import type { ConsulStoreConfig } from './consul-url.js';
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
 import { compareUtf8 } from './memory.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+import { expiryOf } from './put-options.js';
 
 /** Consul's default kv_max_value_size: 512 KiB per value. */
 export const CONSUL_VALUE_LIMIT_BYTES = 512 * 1024;
@@ -577,17 +578,6 @@ function toStoreEntry(stored: StoredValue, modifyIndex: number): Entry {
   return entry;
 }
 
-/** Epoch ms at which a write with these options expires; validates the options as every backend does. */
-function expiryOf(options: PutOptions, now: number): number | undefined {
-  if (options.ifRev !== undefined && options.ifAbsent === true) {
-    throw new TypeError('put: ifRev and ifAbsent cannot be combined');
-  }
-  if (options.ttlMs === undefined) return undefined;
-  if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) {
-    throw new RangeError('put: ttlMs must be a positive number of milliseconds');
-  }
-  return now + Math.ceil(options.ttlMs);
-}
 
 /** Our revisions are ModifyIndex values in decimal; anything else can never match one. */
 function parseRevision(rev: string): number | undefined {

@@ -29,6 +29,7 @@ import type { EtcdStoreConfig } from './etcd-url.js';
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
 import { compareUtf8 } from './memory.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+import { expiryOf } from './put-options.js';
 
 /**
  * The largest value the etcd store accepts. etcd refuses any request over its --max-request-bytes (1.5 MiB
@@ -429,17 +430,6 @@ function lockExpiryOf(kv: KeyValue): number {
   return match === null ? 0 : Number(match[1]);
 }
 
-/** Epoch ms at which a write with these options expires; validates the options every backend shares. */
-function expiryOf(options: PutOptions, now: number): number | undefined {
-  if (options.ifRev !== undefined && options.ifAbsent === true) {
-    throw new TypeError('put: ifRev and ifAbsent cannot be combined');
-  }
-  if (options.ttlMs === undefined) return undefined;
-  if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) {
-    throw new RangeError('put: ttlMs must be a positive number of milliseconds');
-  }
-  return now + Math.ceil(options.ttlMs);
-}
 
 /** Our revisions are etcd revisions: positive int64 in decimal. Anything else can never match one. */
 function parseRevision(rev: string): string | undefined {

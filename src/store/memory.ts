@@ -5,6 +5,7 @@
  */
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+import { expiryOf } from './put-options.js';
 
 interface StoredEntry {
   value: Uint8Array;
@@ -152,17 +153,6 @@ function toEntry(entry: StoredEntry): Entry {
   return result;
 }
 
-/** Epoch ms at which a write with these options expires; validates the options every backend shares. */
-function expiryOf(options: PutOptions, now: number): number | undefined {
-  if (options.ifRev !== undefined && options.ifAbsent === true) {
-    throw new TypeError('put: ifRev and ifAbsent cannot be combined');
-  }
-  if (options.ttlMs === undefined) return undefined;
-  if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) {
-    throw new RangeError('put: ttlMs must be a positive number of milliseconds');
-  }
-  return now + Math.ceil(options.ttlMs);
-}
 
 /** UTF-8 byte order (= code point order), the order SQLite, Redis and etcd list keys in. */
 export function compareUtf8(a: string, b: string): number {

@@ -25,6 +25,7 @@ import { LeaseKeeper, type LeasePrimitives } from './lease.js';
 import { compareUtf8 } from './memory.js';
 import type { RedisStoreConfig } from './redis-url.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+import { checkPutOptions } from './put-options.js';
 
 /** A Lua script run with EVALSHA, falling back to EVAL when the server has not cached it (new or restarted). */
 class LuaScript {
@@ -397,17 +398,6 @@ class RedisStore implements Store {
   }
 }
 
-/** Validates the options every backend shares; returns the TTL in whole milliseconds (rounded up). */
-function checkPutOptions(options: PutOptions): number | undefined {
-  if (options.ifRev !== undefined && options.ifAbsent === true) {
-    throw new TypeError('put: ifRev and ifAbsent cannot be combined');
-  }
-  if (options.ttlMs === undefined) return undefined;
-  if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) {
-    throw new RangeError('put: ttlMs must be a positive number of milliseconds');
-  }
-  return Math.ceil(options.ttlMs);
-}
 
 /** Escapes Redis glob characters so a SCAN MATCH pattern matches the text literally. */
 export function escapeGlob(text: string): string {

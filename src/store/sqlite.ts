@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { AcmectlError, OperationError } from '../core/errors.js';
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+import { expiryOf } from './put-options.js';
 
 /** Schema version kept in PRAGMA user_version; bump it and add a step to `migrate()` when the schema changes. */
 export const SQLITE_SCHEMA_VERSION = 1;
@@ -325,17 +326,6 @@ function restrictSidecarFiles(file: string): void {
   }
 }
 
-/** Epoch ms at which a write with these options expires; validates the options. */
-function expiryOf(options: PutOptions, now: number): number | undefined {
-  if (options.ifRev !== undefined && options.ifAbsent === true) {
-    throw new TypeError('put: ifRev and ifAbsent cannot be combined');
-  }
-  if (options.ttlMs === undefined) return undefined;
-  if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) {
-    throw new RangeError('put: ttlMs must be a positive number of milliseconds');
-  }
-  return now + Math.ceil(options.ttlMs);
-}
 
 /** Our revisions are positive integers in decimal; anything else can never match one. */
 function parseRev(rev: string): number | undefined {

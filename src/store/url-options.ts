@@ -78,9 +78,10 @@ export function redactStoreUrl(text: string): string {
     url = new URL(text);
   } catch {
     // Not a WHATWG URL (etcd lists several hosts): the password runs to the LAST '@' before the path.
-    return text.replace(/\/\/([^:@/]*):[^/]*@/, '//$1:***@');
+    return text.replace(/#.*$/, '').replace(/\/\/([^:@/]*):[^/]*@/, '//$1:***@');
   }
   if (url.password) url.password = '***';
+  url.hash = ''; // a '#' inside an unescaped secret would otherwise show its tail as a fragment
   for (const name of SECRET_PARAMETERS) if (url.searchParams.has(name)) url.searchParams.set(name, '***');
   return url.toString().replace(/%2A%2A%2A/g, '***');
 }

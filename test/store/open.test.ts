@@ -129,3 +129,18 @@ function usageErrorOf(url: string): UsageError {
   }
   throw new Error(`parseStoreUrl(${JSON.stringify(url)}) should have thrown`);
 }
+
+import { redactStoreUrl } from '../../src/store/url-options.js';
+
+describe('redactStoreUrl', () => {
+  it.each([
+    ['redis://:pw@h:6379/0', 'redis://:***@h:6379/0'],
+    ['redis://user:pw@h:6379/0?prefix=a/', 'redis://user:***@h:6379/0?prefix=a/'],
+    ['consul://h:8500/kv/?token=abc&timeout=5', 'consul://h:8500/kv/?token=***&timeout=5'],
+    ['vault://h:8200/secret/a/?token=ab#cd', 'vault://h:8200/secret/a/?token=***'],
+    ['etcd://root:p@ss@h1:2379,h2:2379/acme/', 'etcd://root:***@h1:2379,h2:2379/acme/'],
+    ['sqlite:/var/lib/acmectl/acmectl.db', 'sqlite:/var/lib/acmectl/acmectl.db'],
+  ])('%s', (input, expected) => {
+    expect(redactStoreUrl(input)).toBe(expected);
+  });
+});
