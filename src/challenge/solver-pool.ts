@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { RenewalSettings } from '../core/certificate-record.js';
 import { OperationError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
@@ -47,6 +48,12 @@ async function createSolver(settings: Pick<RenewalSettings, 'challenge' | 'httpP
   switch (settings.challenge) {
     case 'webroot': {
       if (!settings.webroot) throw new OperationError('the certificate uses the webroot method but has no webroot stored');
+      // Checked before ordering: a webroot that is gone would only fail after the order was spent.
+      if (!(await stat(settings.webroot).then((s) => s.isDirectory(), () => false))) {
+        throw new OperationError(`the webroot ${settings.webroot} stored with this certificate is not a directory any more`, {
+          hint: 'restore it, or issue the certificate again with --webroot DIR (or --standalone) and --force',
+        });
+      }
       const { WebrootSolver } = await import('./webroot.js');
       return new WebrootSolver(settings.webroot);
     }
