@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,10 +19,16 @@ describe('SolverPool', () => {
   it('shares a webroot writer per webroot', async () => {
     const pool = new SolverPool();
     const root = mkdtempSync(join(tmpdir(), 'acmectl-pool-'));
+    mkdirSync(join(root, 'other'));
     const webroot = { challenge: 'webroot' as const, httpPort: 80, httpAddress: null, webroot: root };
     expect(await pool.solverFor(webroot)).toBe(await pool.solverFor({ ...webroot }));
     expect(await pool.solverFor({ ...webroot, webroot: join(root, 'other') })).not.toBe(await pool.solverFor(webroot));
     await pool.closeAll();
+  });
+  it('refuses a stored webroot that is gone before anything is ordered', async () => {
+    const pool = new SolverPool();
+    const gone = join(mkdtempSync(join(tmpdir(), 'acmectl-pool-')), 'removed');
+    await expect(pool.solverFor({ challenge: 'webroot', httpPort: 80, httpAddress: null, webroot: gone })).rejects.toThrow(/is not a directory any more/);
   });
 });
 
