@@ -1,3 +1,4 @@
+import type { ExternalAccountBinding } from '../../acme/client.js';
 import { resolveCaDirectory } from '../../acme/directory-presets.js';
 import { generatePrivateKey } from '../../acme/keys.js';
 import { findAccount, listAccounts, registerAccount } from '../../core/accounts.js';
@@ -17,7 +18,7 @@ export const accountRegister: Command<FlagValues> = async ({ options, global, re
   const eab = checkEab(settings.eabKid, settings.eabHmacKey);
   const directory = resolveCaDirectory(settings.server);
   const connector = caConnector(ctx);
-  const connect = (keyPem: string, options: { accountUrl?: string; eab?: import('../../acme/client.js').ExternalAccountBinding }) => connector(directory.url, keyPem, options);
+  const connect = (keyPem: string, options: { accountUrl?: string; eab?: ExternalAccountBinding }) => connector(directory.url, keyPem, options);
   if (!settings.agreeTos && !ctx.storeMayHoldData()) {
     throw new UsageError(`registering an account with ${directory.url} needs your agreement to its terms of service`, { hint: 'add --agree-tos' });
   }
