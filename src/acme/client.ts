@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { OperationError, UsageError } from '../core/errors.js';
 import type { Identifier } from '../core/identifiers.js';
 import { AcmeProblemError, isAcmeProblem } from './problem.js';
@@ -160,7 +161,7 @@ export class CaClient {
   /** revokeCert (RFC 8555 §7.6), signed with the account key. `reason` is an RFC 5280 CRLReason code. */
   async revokeCertificate(certificatePem: string, reason: number): Promise<void> {
     if (!this.directory.revokeCert) throw new OperationError('this CA does not offer revocation (no revokeCert in its directory)');
-    const der = Buffer.from(certificatePem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''), 'base64');
+    const der = new X509Certificate(certificatePem).raw;
     expectStatus(await this.post(this.directory.revokeCert, { certificate: der.toString('base64url'), reason }, 'revoking the certificate'), [200], 'revoking the certificate');
   }
 

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { OperationError } from '../core/errors.js';
+import { describeSocketError, isCertificateError } from '../core/network-failure.js';
 
 /** acme-client's module, loaded on first use so that commands which never contact a CA do not pay for it. */
 export type AcmeClientModule = typeof import('acme-client');
@@ -92,28 +93,13 @@ function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
 }
 
 function describeNetworkFailure(code: string | undefined, message: string, timeoutMs: number): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'its host name does not resolve';
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-      return `no answer within ${Math.round(timeoutMs / 1000)} s`;
-    case 'ECONNRESET':
-      return 'the connection was reset';
-    default:
-      return code && isTlsError(code) ? `its TLS certificate is not trusted (${code})` : message;
-  }
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return `no answer within ${Math.round(timeoutMs / 1000)} s`;
+  if (isCertificateError(code)) return `its TLS certificate is not trusted (${code})`;
+  return describeSocketError(code) ?? message;
 }
 
 function hintFor(code: string | undefined): string | undefined {
-  if (code && isTlsError(code)) return 'if the CA uses a private root, pass --ca-bundle FILE with that root certificate';
+  if (isCertificateError(code)) return 'if the CA uses a private root, pass --ca-bundle FILE with that root certificate';
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'raise --request-timeout if the CA is just slow';
   return 'check the --server URL and this machine\'s network access to it';
-}
-
-function isTlsError(code: string): boolean {
-  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|SSL/.test(code);
 }

@@ -34,6 +34,7 @@ import { LeaseKeeper, type LeasePrimitives } from './lease.js';
 import { compareUtf8 } from './memory.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 import { expiryOf } from './put-options.js';
+import { describeSocketError, isCertificateError } from '../core/network-failure.js';
 
 /** Consul's default kv_max_value_size: 512 KiB per value. */
 export const CONSUL_VALUE_LIMIT_BYTES = 512 * 1024;
@@ -635,28 +636,15 @@ function codeOf(error: unknown): string | undefined {
 function describeNetworkFailure(error: unknown, timedOut: boolean, timeoutMs: number): string {
   if (timedOut) return `no answer within ${timeoutMs} ms`;
   const code = codeOf(error);
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'its host name does not resolve';
-    case 'ECONNRESET':
-      return 'the connection was reset';
-    default:
-      if (code !== undefined && isTlsError(code)) return `its TLS certificate is not accepted (${code}: ${(error as Error).message})`;
-      return error instanceof Error ? error.message : String(error);
-  }
+  if (isCertificateError(code)) return `its TLS certificate is not accepted (${code}: ${(error as Error).message})`;
+  return describeSocketError(code) ?? (error instanceof Error ? error.message : String(error));
 }
 
 function networkHint(error: unknown, config: ConsulStoreConfig): string {
   const code = codeOf(error);
-  if (code !== undefined && isTlsError(code)) {
+  if (isCertificateError(code)) {
     return 'pass --ca-bundle FILE with the CA that signed Consul\'s certificate, ?servername=NAME when the certificate names another host, or (for tests only) ?tls_verify=false';
   }
   return `check that Consul's HTTP API answers at ${config.protocol}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port} from this host; raise ?timeout= (ms) if it is just slow`;
 }
 
-function isTlsError(code: string): boolean {
-  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|SSL|EPROTO/.test(code);
-}

@@ -30,6 +30,7 @@ import { LeaseKeeper, type LeasePrimitives } from './lease.js';
 import { compareUtf8 } from './memory.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 import { expiryOf } from './put-options.js';
+import { isCertificateError } from '../core/network-failure.js';
 
 /**
  * The largest value the etcd store accepts. etcd refuses any request over its --max-request-bytes (1.5 MiB
@@ -846,7 +847,7 @@ function hintFor(error: unknown, config: EtcdStoreConfig): string | undefined {
   const endpoints = config.endpoints.join(', ');
   if (error instanceof EtcdUnreachableError) {
     const codes = error.failures.map((failure) => failure.code ?? codeOf(failure.cause) ?? '');
-    if (codes.some((code) => code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code))) {
+    if (codes.some(isCertificateError)) {
       return 'the server certificate is not trusted: pass --ca-bundle FILE with your CA, or ?servername=NAME when it names another host';
     }
     if (codes.includes('ETIMEDOUT')) {

@@ -34,6 +34,7 @@ import { compareUtf8 } from './memory.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 import type { VaultStoreConfig } from './vault-url.js';
 import { expiryOf } from './put-options.js';
+import { isCertificateError } from '../core/network-failure.js';
 
 /**
  * Largest value the store accepts. Values travel base64-encoded (4/3 of their size) and Vault's integrated
@@ -594,7 +595,7 @@ class VaultConnection {
     const code = codeOf(cause);
     const reason = cause instanceof Error ? cause.message : String(cause);
     let hint = `check that Vault is running and reachable at ${host}:${port}`;
-    if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|HOSTNAME|DEPTH_ZERO/.test(code)) {
+    if (isCertificateError(code)) {
       hint =
         "Vault's TLS certificate is not trusted: give its CA with --ca-bundle FILE, set ?servername= when the certificate " +
         'names another host, or (for a test server only) ?tls_verify=false';

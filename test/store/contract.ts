@@ -411,7 +411,7 @@ export function describeStoreContract(backendName: string, setup: StoreContractS
         it('exactly one process takes the same lock in every round, and closing releases it', async () => {
           const names = Array.from({ length: RACE_ROUNDS }, (_, i) => storeKey('contract', namespace, `race-${i}`));
           const reports = await raceTwoProcesses(url(), { op: 'lock', names, ttlMs: 30_000 });
-          const winningFences = names.map((name, round) => {
+          const winningFences = names.map((_name, round) => {
             const outcomes = reports.map((report) => report.results[round]!);
             const winners = outcomes.filter((outcome) => outcome.won);
             expect(winners, `round ${round}: ${JSON.stringify(outcomes)}`).toHaveLength(1);
