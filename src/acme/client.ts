@@ -1,10 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { OperationError, UsageError } from '../core/errors.js';
 import type { Identifier } from '../core/identifiers.js';
-import { AcmeProblemError, isAcmeProblem } from './problem.js';
+import { AcmeProblemError, isAcmeProblem, shortProblemType } from './problem.js';
 import { parseRetryAfter } from './polling.js';
 import type { PollResult } from './polling.js';
-import { loadAcmeClient } from './transport.js';
+import { loadAcmeClient, trustForOrigin } from './transport.js';
 
 /** The directory object (RFC 8555 §7.1.1). */
 export interface AcmeDirectory {
@@ -56,6 +56,7 @@ export interface CaConnectOptions {
   /** Known account URL; absent until the account is registered. */
   accountUrl?: string;
   eab?: ExternalAccountBinding;
+  /** Extra CA certificates (PEM) trusted for this CA's origin, besides Node's roots. */
   caBundlePem?: string;
   requestTimeoutMs: number;
 }
@@ -85,7 +86,8 @@ export class CaClient {
   ) {}
 
   static async connect(options: CaConnectOptions): Promise<CaClient> {
-    const acme = await loadAcmeClient({ caBundlePem: options.caBundlePem, requestTimeoutMs: options.requestTimeoutMs });
+    const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs });
+    if (options.caBundlePem) trustForOrigin(options.directoryUrl, options.caBundlePem);
     const client = new acme.Client({
       directoryUrl: options.directoryUrl,
       accountKey: options.accountKeyPem,
@@ -121,7 +123,7 @@ export class CaClient {
     const payload: Record<string, unknown> = { termsOfServiceAgreed: request.agreeTos };
     if (request.email) payload.contact = [`mailto:${request.email}`];
     const answer = await this.signed(this.directory.newAccount, payload, { kid: null, includeExternalAccountBinding: request.withEab });
-    const body = expectStatus(answer, [200, 201], 'registering the account');
+    const body = expectStatus(answer, [200, 201], 'registering the account', request.withEab ? EAB_REFUSED_HINT : undefined);
     const url = answer.headers.location;
     if (!url) throw new OperationError('the CA registered the account but did not say its URL (Location header missing)');
     this.accountUrl = url;
@@ -200,10 +202,17 @@ function isBadNonce(answer: HttpAnswer): boolean {
   return answer.status === 400 && isAcmeProblem(data) && data.type === 'urn:ietf:params:acme:error:badNonce';
 }
 
-function expectStatus(answer: HttpAnswer, expected: number[], what: string): unknown {
+// A CA refusing a registration that carried EAB refuses the binding: Pebble says `unauthorized`, others `malformed`.
+const EAB_REFUSED_HINT = (type: string): string | undefined =>
+  ['unauthorized', 'malformed', 'badSignatureAlgorithm'].includes(shortProblemType(type))
+    ? 'the CA did not accept the external account binding: copy --eab-kid and --eab-hmac-key again from the CA (some CAs accept each pair for one account only)'
+    : undefined;
+
+/** The answer's body when its status is expected; otherwise the CA's problem (with `hintFor`'s advice, if any) as an error. */
+function expectStatus(answer: HttpAnswer, expected: number[], what: string, hintFor?: (type: string) => string | undefined): unknown {
   if (expected.includes(answer.status)) return answer.data;
   const data = parseJson(answer.data);
-  if (isAcmeProblem(data)) throw new AcmeProblemError(`the CA refused ${what}`, data);
+  if (isAcmeProblem(data)) throw new AcmeProblemError(`the CA refused ${what}`, data, hintFor?.(data.type));
   throw new OperationError(`the CA answered HTTP ${answer.status} while ${what}`);
 }
 

@@ -96,7 +96,7 @@ async function validateAuthorizations(ca: CaClient, order: AcmeOrder, request: O
           signal: request.signal,
           what: `the validation of ${authz.identifier.value}`,
         });
-        if (settled.status !== 'valid') throw authorizationFailure(settled);
+        if (settled.status !== 'valid') throw authorizationFailure(settled, solver);
         progress({ step: 'authorization', phase: 'done', id: authz.identifier.value, message: `${authz.identifier.value} validated` });
       }),
     );
@@ -126,13 +126,17 @@ function pickHttp01(authz: AcmeAuthorization, accountKeyPem: string): { url: str
   };
 }
 
-/** The reason the CA gave for a failed authorization, from the failed challenge's error. */
-function authorizationFailure(authz: AcmeAuthorization): Error {
+/**
+ * The reason the CA gave for a failed authorization, from the failed challenge's error, with the solver's
+ * advice for this way of answering. The message names the identifier already, so no subproblem repeats it.
+ */
+function authorizationFailure(authz: AcmeAuthorization, solver: Http01Solver): Error {
   const failed = authz.challenges.find((c) => c.type === 'http-01' && c.error) ?? authz.challenges.find((c) => c.error);
   const problem = failed?.error;
   const context = `validation of ${authz.identifier.value} failed`;
   if (isAcmeProblem(problem)) {
-    return new AcmeProblemError(context, { ...problem, subproblems: problem.subproblems ?? [{ ...problem, identifier: authz.identifier }] });
+    const hint = solver.hintFor?.({ type: problem.type, identifier: authz.identifier.value, ...(problem.detail ? { detail: problem.detail } : {}) });
+    return new AcmeProblemError(context, problem, hint);
   }
   return new OperationError(`${context}: the authorization is ${authz.status}`);
 }
@@ -145,7 +149,8 @@ function combinedFailure(failures: { authz: AcmeAuthorization; reason: unknown }
   });
   const first = failures[0]!.reason;
   const type = first instanceof AcmeProblemError ? first.problem.type : 'urn:ietf:params:acme:error:malformed';
-  return new AcmeProblemError(`validation failed for ${failures.length} names`, { type, detail: 'see each name below', subproblems });
+  const hint = first instanceof AcmeProblemError ? first.hint : undefined;
+  return new AcmeProblemError(`validation failed for ${failures.length} names`, { type, detail: 'see each name below', subproblems }, hint);
 }
 
 function orderFailure(order: AcmeOrder, context: string): Error {

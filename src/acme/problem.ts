@@ -16,13 +16,13 @@ export interface AcmeSubproblem {
 
 const ACME_ERROR_PREFIX = 'urn:ietf:params:acme:error:';
 
-/** Advice for the problems users meet most, keyed by the short type name. */
+/**
+ * Advice for the problems users meet most, keyed by the short type name: only those that mean the same in
+ * every request. Validation failures get their advice from the solver that answered (validation-hints.ts);
+ * `unauthorized` at registration means the EAB credentials (client.ts).
+ */
 const HINTS: Record<string, string> = {
   rateLimited: "the CA's rate limit was reached: wait before retrying, and use --server letsencrypt-staging while testing",
-  connection: 'the CA could not connect to this server on port 80: check DNS, the firewall and that --http-port/--webroot really serve http://NAME/.well-known/acme-challenge/',
-  dns: 'the CA could not resolve the name: check its DNS records',
-  unauthorized: 'the CA did not accept the answer: check that http://NAME/.well-known/acme-challenge/ reaches this server (or the --webroot you gave)',
-  incorrectResponse: 'the challenge was answered by something else: a proxy or another server may be answering for this name',
   externalAccountRequired: 'this CA requires external account binding: get a key id and HMAC key from the CA and pass --eab-kid and --eab-hmac-key',
   rejectedIdentifier: 'the CA will not issue for one of these names',
   caa: "a CAA DNS record forbids this CA from issuing for the name",

@@ -8,8 +8,6 @@ import { describeSocketError, isCertificateError } from '../core/network-failure
 export type AcmeClientModule = typeof import('acme-client');
 
 export interface TransportOptions {
-  /** Extra trusted CA certificates (PEM), added to Node's built-in roots: `--ca-bundle`. */
-  caBundlePem?: string;
   requestTimeoutMs: number;
 }
 
@@ -32,7 +30,42 @@ const LONGEST_RETRY_AFTER_S = 10;
 let loaded: Promise<AcmeClientModule> | undefined;
 
 /**
+ * Extra trusted CA certificates per CA origin (`--ca-bundle`, or the bundle stored with a certificate or an
+ * account). One renew run may talk to several CAs, each with its own private root: a root trusted for one CA
+ * is never trusted for another. Origins without a bundle use Node's built-in roots.
+ */
+const bundlesByOrigin = new Map<string, Set<string>>();
+const agentsByOrigin = new Map<string, Agent>();
+const publicRootsAgent = new Agent({ keepAlive: true });
+
+/** Trusts the PEM certificates in `caBundlePem` (besides Node's roots) for requests to the origin of `url`. */
+export function trustForOrigin(url: string, caBundlePem: string): void {
+  const origin = originOf(url);
+  if (origin === undefined) return;
+  const bundles = bundlesByOrigin.get(origin) ?? new Set<string>();
+  if (bundles.has(caBundlePem)) return;
+  bundles.add(caBundlePem);
+  bundlesByOrigin.set(origin, bundles);
+  agentsByOrigin.set(origin, new Agent({ keepAlive: true, ca: [...rootCertificates, ...bundles] }));
+}
+
+function agentFor(url: string | undefined): Agent {
+  const origin = url === undefined ? undefined : originOf(url);
+  return (origin !== undefined ? agentsByOrigin.get(origin) : undefined) ?? publicRootsAgent;
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Loads acme-client and points its HTTP layer at our settings (one shared axios instance per process).
+ *
+ * Trust is chosen per request by the CA's origin (trustForOrigin), not for the shared instance.
  *
  * acme-client's response interceptor retries failures and then, for an error without a response (refused,
  * timed out, TLS), throws `TypeError: Cannot read properties of undefined`. Our adapter turns such errors
@@ -41,8 +74,7 @@ let loaded: Promise<AcmeClientModule> | undefined;
 export async function loadAcmeClient(options: TransportOptions): Promise<AcmeClientModule> {
   const acme = await importAcmeClient();
   const instance = acme.axios;
-  const ca = options.caBundlePem ? [...rootCertificates, options.caBundlePem] : undefined;
-  instance.defaults.httpsAgent = new Agent({ keepAlive: true, ...(ca ? { ca } : {}) });
+  instance.defaults.httpsAgent = publicRootsAgent;
   instance.defaults.timeout = options.requestTimeoutMs;
   const settings = (instance.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
   settings.retryMaxAttempts = SERVER_ERROR_RETRIES;
@@ -62,6 +94,7 @@ type Adapter = (config: AdapterConfig) => Promise<AdapterResponse>;
 interface AdapterConfig {
   url?: string;
   retryAttempt?: number;
+  httpsAgent?: Agent;
 }
 interface AdapterResponse {
   status: number;
@@ -77,6 +110,7 @@ function httpAdapterOf(): Adapter {
 
 function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
   return async (config) => {
+    config.httpsAgent = agentFor(config.url);
     try {
       return await http(config);
     } catch (error) {

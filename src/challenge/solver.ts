@@ -1,3 +1,5 @@
+import type { ValidationFailure } from './validation-hints.js';
+
 /** One HTTP-01 challenge to answer: GET /.well-known/acme-challenge/<token> must return keyAuthorization. */
 export interface Http01Challenge {
   /** The identifier being validated (a DNS name or IP address), for messages. */
@@ -18,6 +20,13 @@ export interface Http01Solver {
   /** Where answers are served, for messages: "standalone server on port 80", "webroot /var/www". */
   readonly description: string;
   present(challenge: Http01Challenge): Promise<void>;
+  /**
+   * Checks, before an order is created (orders count against the CA's rate limits), that answers can be
+   * served: the standalone server can bind its port. Throws the error present() would throw.
+   */
+  checkReady?(): Promise<void>;
+  /** What to check when the CA could not validate a challenge this solver presented (see validation-hints.ts). */
+  hintFor?(failure: ValidationFailure): string | undefined;
   cleanUp(challenge: Http01Challenge): Promise<void>;
   close(): Promise<void>;
 }

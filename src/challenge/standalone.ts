@@ -3,6 +3,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { OperationError } from '../core/errors.js';
 import { CHALLENGE_PATH_PREFIX, isValidToken } from './solver.js';
 import type { Http01Challenge, Http01Solver } from './solver.js';
+import { validationHint } from './validation-hints.js';
+import type { ValidationFailure } from './validation-hints.js';
 
 export interface StandaloneOptions {
   port: number;
@@ -30,6 +32,19 @@ export class StandaloneSolver implements Http01Solver {
   get description(): string {
     const where = this.options.addresses?.length ? this.options.addresses.join(', ') : 'all addresses';
     return `standalone server on port ${this.options.port} (${where})`;
+  }
+
+  /** Binds the port and lets it go again (unless orders hold it already): a port taken fails here, before any order. */
+  async checkReady(): Promise<void> {
+    await this.transition(async () => {
+      if (this.servers.length > 0) return;
+      await this.listen();
+      if (this.answers.size === 0) await this.closeServers();
+    });
+  }
+
+  hintFor(failure: ValidationFailure): string | undefined {
+    return validationHint({ method: 'standalone', port: this.options.port }, failure);
   }
 
   async present(challenge: Http01Challenge): Promise<void> {

@@ -3,6 +3,8 @@ import { storeKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { isValidToken } from './solver.js';
 import type { Http01Challenge, Http01Solver } from './solver.js';
+import { validationHint } from './validation-hints.js';
+import type { ValidationFailure } from './validation-hints.js';
 
 /** Tokens live for an hour at most: long enough for any validation, short enough to leave no litter. */
 export const CHALLENGE_TTL_MS = 3_600_000;
@@ -22,6 +24,14 @@ export class StorePublishingSolver implements Http01Solver {
 
   get description(): string {
     return this.inner ? `${this.inner.description}, and the shared ${this.store.kind} store` : `the shared ${this.store.kind} store (answered by acmectl serve)`;
+  }
+
+  async checkReady(): Promise<void> {
+    await this.inner?.checkReady?.();
+  }
+
+  hintFor(failure: ValidationFailure): string | undefined {
+    return this.inner ? this.inner.hintFor?.(failure) : validationHint({ method: 'store' }, failure);
   }
 
   async present(challenge: Http01Challenge): Promise<void> {

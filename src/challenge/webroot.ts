@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { OperationError } from '../core/errors.js';
 import { isValidToken } from './solver.js';
 import type { Http01Challenge, Http01Solver } from './solver.js';
+import { validationHint } from './validation-hints.js';
+import type { ValidationFailure } from './validation-hints.js';
 
 /**
  * Writes token files under `<webroot>/.well-known/acme-challenge/` for the user's own web server to serve.
@@ -20,6 +22,10 @@ export class WebrootSolver implements Http01Solver {
 
   get description(): string {
     return `webroot ${this.webroot}`;
+  }
+
+  hintFor(failure: ValidationFailure): string | undefined {
+    return validationHint({ method: 'webroot', webroot: this.webroot }, failure);
   }
 
   async present(challenge: Http01Challenge): Promise<void> {

@@ -3,14 +3,17 @@ import type { CaConnector } from '../core/issue.js';
 import type { Context } from './context.js';
 
 /**
- * Connects to CA directories with the context's trust (--ca-bundle) and timeouts. Within one command the
+ * Connects to CA directories with the trust of --ca-bundle (else the bundle stored with the certificate or
+ * account) and the context's timeouts. Within one command the
  * client of a known account is made once and shared (one directory fetch, one keep-alive pool), however
  * many certificates the run renews.
  */
 export function caConnector(ctx: Context): CaConnector {
-  const caBundlePem = ctx.caBundlePem();
+  const givenBundlePem = ctx.caBundlePem();
   const clients = new Map<string, Promise<CaClient>>();
   return (directoryUrl, accountKeyPem, options) => {
+    // A bundle given now (flag, environment, config) wins over the one stored with the certificate or account.
+    const caBundlePem = givenBundlePem ?? options.caBundlePem ?? undefined;
     const open = (): Promise<CaClient> =>
       CaClient.connect({
         directoryUrl,

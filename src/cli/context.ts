@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dataDirectory, defaultExportDirectory, defaultStoreUrl } from '../config/data-dir.js';
 import { loadConfigFile } from '../config/load-file.js';
@@ -5,6 +6,7 @@ import { resolveSettings } from '../config/resolve.js';
 import type { FlagValues, ResolvedSettings } from '../config/resolve.js';
 import type { SettingKey, Settings } from '../config/settings.js';
 import { UsageError } from '../core/errors.js';
+import { pemCertificateBlocks } from '../core/pem.js';
 import { openStore, parseStoreUrl } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import type { Reporter } from './reporter.js';
@@ -86,8 +88,30 @@ function readCaBundle(path: string | null): string | undefined {
   } catch (error) {
     throw new UsageError(`--ca-bundle ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-bundle ${path} holds no PEM certificate`);
-  return text;
+  return checkCaBundle(text, path);
+}
+
+// Stored with every certificate from the CA: a few private roots fit many times over; a whole system bundle
+// (~200 KiB) would not fit a Consul or Vault value, and Node trusts the public roots already.
+const CA_BUNDLE_MAX_BYTES = 64 * 1024;
+
+/** The bundle's certificates as PEM, each checked to be a certificate; UsageError naming the file otherwise. */
+function checkCaBundle(text: string, path: string): string {
+  if (Buffer.byteLength(text) > CA_BUNDLE_MAX_BYTES) {
+    throw new UsageError(`--ca-bundle ${path} is larger than ${CA_BUNDLE_MAX_BYTES / 1024} KiB`, {
+      hint: "pass only your CA's own root (and intermediate) certificates: the public roots are trusted already",
+    });
+  }
+  const blocks = pemCertificateBlocks(text);
+  if (blocks.length === 0) throw new UsageError(`--ca-bundle ${path} holds no PEM certificate`);
+  for (const [index, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new UsageError(`--ca-bundle ${path}: certificate ${index + 1} of ${blocks.length} cannot be read`);
+    }
+  }
+  return `${blocks.join('\n')}\n`;
 }
 
 function pick<T extends object>(source: T, keys: (keyof T & SettingKey)[]): FlagValues {

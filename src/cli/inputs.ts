@@ -8,6 +8,10 @@ import { UsageError } from '../core/errors.js';
 
 const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
+/** Said once, when an account is about to be registered without a contact address. */
+export const NO_EMAIL_WARNING =
+  "registering an ACME account without --email: the CA has no way to reach you about it (Let's Encrypt sends no expiry mail anyway); watch expiry with acmectl list --expiring 14 or your monitoring";
+
 export function checkEmail(email: string | null): string | null {
   if (email === null) return null;
   if (!EMAIL.test(email)) throw new UsageError(`--email "${email}" is not an email address`);

@@ -70,7 +70,7 @@ export class Reporter {
   /** Progress of a long operation: a spinner on a terminal, a line per finished step otherwise. */
   readonly progress = (event: ProgressEvent): void => {
     if (this.mode === 'quiet') return;
-    const id = `${event.step}:${event.id ?? ''}`;
+    const id = `${event.certificate ?? ''}:${event.step}:${event.id ?? ''}`;
     if (this.spinner) {
       if (event.phase === 'start') {
         this.active.set(id, event.message);

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import { storeKey, storePrefix } from '../store/keys.js';
 import { OperationError, UsageError } from './errors.js';
 import type { ProgressListener } from './events.js';
+import type { CaConnectorOptions } from './issue.js';
 
 /** An ACME account: one per CA directory URL and email. The key never leaves the store except to sign. */
 export interface AccountRecord {
@@ -14,6 +15,8 @@ export interface AccountRecord {
   keyPem: string;
   /** The EAB key id it was bound with (the HMAC key is not kept: it is needed only once). */
   eabKid: string | null;
+  /** Extra CA certificates (PEM) trusted when it was registered (--ca-bundle), used again for this CA. */
+  caBundlePem?: string | null;
   createdAt: string;
 }
 
@@ -63,6 +66,8 @@ export interface RegistrationRequest {
   email: string | null;
   agreeTos: boolean;
   eab: ExternalAccountBinding | null;
+  /** The CA bundle the CA was reached with, kept with the account. */
+  caBundlePem: string | null;
 }
 
 /**
@@ -73,7 +78,7 @@ export interface RegistrationRequest {
 export async function registerAccount(
   store: Store,
   request: RegistrationRequest,
-  connect: (accountKeyPem: string, options: { accountUrl?: string; eab?: ExternalAccountBinding }) => Promise<CaClient>,
+  connect: (accountKeyPem: string, options: CaConnectorOptions) => Promise<CaClient>,
   generateKey: () => Promise<string>,
   progress: ProgressListener,
 ): Promise<{ account: AccountRecord; ca: CaClient }> {
@@ -84,7 +89,7 @@ export async function registerAccount(
   }
   progress({ step: 'account', phase: 'start', message: 'registering an ACME account' });
   const keyPem = await generateKey();
-  const ca = await connect(keyPem, request.eab ? { eab: request.eab } : {});
+  const ca = await connect(keyPem, { caBundlePem: request.caBundlePem, ...(request.eab ? { eab: request.eab } : {}) });
   if (ca.requiresExternalAccount && !request.eab) {
     throw new UsageError(`${request.directoryUrl} requires external account binding`, {
       hint: 'get a key id and HMAC key from the CA and pass --eab-kid KID --eab-hmac-key KEY',
@@ -98,6 +103,7 @@ export async function registerAccount(
     url: registered.url,
     keyPem,
     eabKid: request.eab?.kid ?? null,
+    caBundlePem: request.caBundlePem,
     createdAt: new Date().toISOString(),
   };
   const key = accountKey(request.directoryUrl, request.email);
@@ -107,10 +113,10 @@ export async function registerAccount(
     const theirs = await readAccount(store, key);
     if (theirs) {
       progress({ step: 'account', phase: 'done', message: `using account ${theirs.url}` });
-      return { account: theirs, ca: await connect(theirs.keyPem, { accountUrl: theirs.url }) };
+      return { account: theirs, ca: await connect(theirs.keyPem, { accountUrl: theirs.url, caBundlePem: theirs.caBundlePem ?? request.caBundlePem }) };
     }
     throw new OperationError('the account could not be stored');
   }
-  progress({ step: 'account', phase: 'done', message: `account registered: ${registered.url}` });
+  progress({ step: 'account', phase: 'done', message: 'ACME account registered' });
   return { account, ca };
 }

@@ -55,7 +55,7 @@ export async function revokeCertificate(store: Store, connect: CaConnector, name
     if (record.current.revoked) throw new UsageError(`"${name}" (serial ${record.current.serial}) was already revoked on ${record.current.revoked.at}`);
     const account = await findAccount(store, record.settings.server, record.settings.email);
     if (!account) throw new OperationError(`no account for ${record.settings.server} in the store to revoke "${name}" with`);
-    const ca: CaClient = await connect(record.settings.server, account.keyPem, { accountUrl: account.url });
+    const ca: CaClient = await connect(record.settings.server, account.keyPem, { accountUrl: account.url, caBundlePem: record.settings.caBundlePem ?? account.caBundlePem ?? null });
     await ca.revokeCertificate(record.current.certPem, REVOCATION_REASONS[reason]);
     const revoked: CertificateRecord = { ...record, current: { ...record.current, revoked: { at: new Date().toISOString(), reason } }, updatedAt: new Date().toISOString() };
     const key = certificateKey(name);

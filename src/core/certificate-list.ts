@@ -25,11 +25,17 @@ export async function readAllCertificates(store: Store): Promise<CertificateReco
   return records;
 }
 
-export async function readCertificate(store: Store, name: string): Promise<CertificateRecord> {
+/** The certificate stored under `name`, or null. */
+export async function findCertificate(store: Store, name: string): Promise<CertificateRecord | null> {
   const key = certificateKey(name);
   const entry = await store.get(key);
-  if (!entry) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
-  return decodeRecord(entry.value, key);
+  return entry ? decodeRecord(entry.value, key) : null;
+}
+
+export async function readCertificate(store: Store, name: string): Promise<CertificateRecord> {
+  const record = await findCertificate(store, name);
+  if (!record) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
+  return record;
 }
 
 export function summarize(record: CertificateRecord, now: Date): CertificateSummary {

@@ -3,6 +3,7 @@ import type { ChallengeMethod, KeyType } from '../config/settings.js';
 import type { ExportFormat } from '../deploy/formats.js';
 import { storeKey, storePrefix } from '../store/keys.js';
 import { OperationError, UsageError } from './errors.js';
+import { commonNameOf, pemCertificateBlocks } from './pem.js';
 import type { Identifier } from './identifiers.js';
 
 /** The settings used at issue time, kept so that `renew` needs none of the flags again. */
@@ -26,6 +27,11 @@ export interface RenewalSettings {
   formats: ExportFormat[];
   /** Where the PKCS#12 password is read from at renewal (the password itself is never stored). */
   pkcs12PasswordFile: string | null;
+  /**
+   * Extra CA certificates (PEM) trusted for the CA, from --ca-bundle. The contents are kept, not the path:
+   * the other hosts of a fleet do not have the file, and a file that moved must not break renewals.
+   */
+  caBundlePem: string | null;
 }
 
 /** One issued certificate with its key, as the CA sent it. */
@@ -98,6 +104,7 @@ export function decodeRecord(bytes: Uint8Array, key: string): CertificateRecord 
   record.settings.hooks ??= { pre: null, post: null, deploy: null };
   record.settings.formats ??= ['pem'];
   record.settings.pkcs12PasswordFile ??= null;
+  record.settings.caBundlePem ??= null;
   record.history ??= [];
   return record;
 }
@@ -116,7 +123,7 @@ export function readCertificateFacts(certPem: string): CertificateFacts {
     serial: certificate.serialNumber.toUpperCase(),
     notBefore: new Date(certificate.validFrom).toISOString(),
     notAfter: new Date(certificate.validTo).toISOString(),
-    issuer: certificate.issuer.split('\n').find((line) => line.startsWith('CN='))?.slice(3) ?? certificate.issuer.replace(/\n/g, ', '),
+    issuer: commonNameOf(certificate.issuer),
   };
 }
 
@@ -132,7 +139,7 @@ export function pemFilesOf(version: CertificateVersion): { certPem: string; chai
 
 /** Splits a CA's PEM chain into the leaf and the rest; fullchain is leaf + chain. */
 export function splitChain(chainPem: string): { certPem: string; chainPem: string; fullchainPem: string } {
-  const blocks = chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = pemCertificateBlocks(chainPem);
   if (blocks.length === 0) throw new OperationError('the CA sent no certificate');
   const certPem = `${blocks[0]}\n`;
   const rest = blocks.slice(1).map((block) => `${block}\n`).join('');

@@ -9,6 +9,8 @@ export interface ProgressEvent {
   phase: 'start' | 'done' | 'failed';
   /** Distinguishes concurrent events of one step, e.g. the identifier of an authorization. */
   id?: string;
+  /** The certificate the event belongs to (a run may renew several at once). */
+  certificate?: string;
   /** A short human sentence: "validating example.com", "certificate stored". */
   message: string;
 }

@@ -88,3 +88,16 @@ function canonicalIp(address: string, version: number): string {
 function shorten(text: string): string {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
+
+/** What a request adds to and removes from a certificate's identifiers (order does not matter). */
+export function identifierChanges(stored: readonly Identifier[], requested: readonly Identifier[]): { added: Identifier[]; removed: Identifier[] } {
+  const key = (i: Identifier): string => `${i.type}:${i.value}`;
+  const storedKeys = new Set(stored.map(key));
+  const requestedKeys = new Set(requested.map(key));
+  return { added: requested.filter((i) => !storedKeys.has(key(i))), removed: stored.filter((i) => !requestedKeys.has(key(i))) };
+}
+
+export function sameIdentifiers(a: readonly Identifier[], b: readonly Identifier[]): boolean {
+  const { added, removed } = identifierChanges(a, b);
+  return added.length === 0 && removed.length === 0;
+}

@@ -12,11 +12,19 @@ import type { CertificateRecord, CertificateVersion, RenewalSettings } from './c
 import { AbortedError, OperationError } from './errors.js';
 import type { ProgressListener } from './events.js';
 import { exportVersion } from './export-version.js';
+import { sameIdentifiers } from './identifiers.js';
 import type { Identifier } from './identifiers.js';
 import { isDue, renewalTime } from './renewal-window.js';
 
 /** Opens a CA directory with an account key (and, when known, the account URL). */
-export type CaConnector = (directoryUrl: string, accountKeyPem: string, options: { accountUrl?: string; eab?: ExternalAccountBinding }) => Promise<CaClient>;
+export type CaConnector = (directoryUrl: string, accountKeyPem: string, options: CaConnectorOptions) => Promise<CaClient>;
+
+export interface CaConnectorOptions {
+  accountUrl?: string;
+  eab?: ExternalAccountBinding;
+  /** The CA bundle stored with the certificate or account; a bundle the user gives now takes precedence. */
+  caBundlePem?: string | null;
+}
 
 export interface IssueRequest {
   name: string;
@@ -78,11 +86,13 @@ const LEASE_TTL_MS = 30_000;
  * that one is kept (`renewed-elsewhere`) instead of ordering a second certificate.
  * The solver is the caller's: it may be shared by concurrent orders and is not closed here.
  */
-export async function issueCertificate(request: IssueRequest, deps: IssueDependencies): Promise<IssueResult> {
+export async function issueCertificate(request: IssueRequest, dependencies: IssueDependencies): Promise<IssueResult> {
+  // Every event of this certificate says which one it is: a run renews several at once.
+  const deps: IssueDependencies = { ...dependencies, progress: (event) => dependencies.progress({ ...event, certificate: request.name }) };
   const now = deps.now ?? (() => new Date());
   const key = certificateKey(request.name);
   const before = await readRecord(deps.store, key);
-  if (before && !request.force && !needsOrder(before.record, request, now())) return unchanged(before.record, request, deps);
+  if (before && !request.force && !orderNeeded(before.record, request, now())) return unchanged(before.record, request, deps);
 
   await deps.beforeLock?.();
   const lease = await deps.store.lock(key, { ttlMs: LEASE_TTL_MS, waitMs: deps.orderTimeoutMs + 30_000 });
@@ -98,7 +108,7 @@ export async function issueCertificate(request: IssueRequest, deps: IssueDepende
       return { outcome: 'renewed-elsewhere', record: current.record, ...(await syncFiles(current.record, deps)) };
     }
     await deps.beforeOrder?.();
-    const obtained = await obtain(request, deps, lease.signal);
+    const obtained = await obtain(request, deps, lease.signal, storedCaBundle(request, current?.record ?? null));
     if (lease.signal.aborted) throw new AbortedError(`lost the lock on "${request.name}" while ordering; the new certificate was not stored`);
     const record = nextRecord(current?.record ?? null, request, obtained, lease.fence, now());
     deps.progress({ step: 'store', phase: 'start', id: request.name, message: 'storing the certificate' });
@@ -107,11 +117,11 @@ export async function issueCertificate(request: IssueRequest, deps: IssueDepende
     // which lease wrote it; it is not compared, since fences of one store mean nothing in another (store copy).
     const written = await deps.store.put(key, encodeRecord(record), current ? { ifRev: current.entry.rev } : { ifAbsent: true });
     if (!written.ok) throw new OperationError(`the certificate "${request.name}" was changed by another process while this one was ordering; not overwriting it`);
-    deps.progress({ step: 'store', phase: 'done', id: request.name, message: `${request.name}: stored as version ${record.current.version}${request.dryRun ? ' (dry run: forgotten afterwards)' : ''}` });
+    deps.progress({ step: 'store', phase: 'done', id: request.name, message: `stored as version ${record.current.version}${request.dryRun ? ' (dry run: forgotten afterwards)' : ''}` });
     if (request.dryRun) return { outcome: 'issued', record, paths: null };
     deps.progress({ step: 'export', phase: 'start', id: request.name, message: 'writing the files' });
     const paths = await deployCurrent(record, deps);
-    deps.progress({ step: 'export', phase: 'done', id: request.name, message: `${request.name}: files written to ${paths.dir}` });
+    deps.progress({ step: 'export', phase: 'done', id: request.name, message: `files written to ${paths.dir}` });
     return { outcome: 'issued', record, paths };
   } finally {
     await lease.release();
@@ -129,7 +139,7 @@ async function readRecord(store: Store, key: string): Promise<ReadRecord | null>
 }
 
 /** An order is needed when the names changed, the certificate was revoked or expired, or it is due. */
-function needsOrder(record: CertificateRecord, request: IssueRequest, now: Date): boolean {
+export function orderNeeded(record: CertificateRecord, request: IssueRequest, now: Date): boolean {
   if (!sameIdentifiers(record.identifiers, request.identifiers) || record.current.revoked) return true;
   const notBefore = new Date(record.current.notBefore);
   const notAfter = new Date(record.current.notAfter);
@@ -156,7 +166,7 @@ async function syncFiles(record: CertificateRecord, deps: IssueDependencies): Pr
   }
   deps.progress({ step: 'export', phase: 'start', id: record.name, message: 'writing the files' });
   const paths = await deployCurrent(record, deps);
-  deps.progress({ step: 'export', phase: 'done', id: record.name, message: `${record.name}: version ${record.current.version} written to ${paths.dir}` });
+  deps.progress({ step: 'export', phase: 'done', id: record.name, message: `version ${record.current.version} written to ${paths.dir}` });
   return { paths, filesUpdated: true };
 }
 
@@ -168,20 +178,28 @@ async function deployCurrent(record: CertificateRecord, deps: IssueDependencies)
   return paths;
 }
 
-function sameIdentifiers(a: readonly Identifier[], b: readonly Identifier[]): boolean {
-  const norm = (list: readonly Identifier[]): string => list.map((i) => `${i.type}:${i.value}`).sort().join(' ');
-  return norm(a) === norm(b);
+/**
+ * The CA bundle to reach the CA with when the request names none: the one stored with this certificate
+ * (same CA). The account's stored bundle is the last resort (openAccount).
+ */
+function storedCaBundle(request: IssueRequest, previous: CertificateRecord | null): string | null {
+  if (request.settings.caBundlePem !== null) return request.settings.caBundlePem;
+  return previous && previous.settings.server === request.settings.server ? previous.settings.caBundlePem : null;
 }
 
 interface Obtained {
   keyPem: string;
   chainPem: string;
+  /** The CA bundle the CA was reached with: stored with the certificate for its renewals. */
+  caBundlePem: string | null;
 }
 
-async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSignal: AbortSignal): Promise<Obtained> {
+async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSignal: AbortSignal, caBundlePem: string | null): Promise<Obtained> {
   const signal = deps.signal ? AbortSignal.any([deps.signal, leaseSignal]) : leaseSignal;
   const deadline = Date.now() + deps.orderTimeoutMs;
-  const { ca, accountKeyPem } = await openAccount(request, deps);
+  // A port that is taken fails now, before an order is spent on it.
+  await deps.solver.checkReady?.();
+  const { ca, accountKeyPem, caBundlePem: usedBundlePem } = await openAccount(request, deps, caBundlePem);
   const keyPem = await generatePrivateKey(request.settings.keyType);
   const { chainPem } = await obtainCertificate(ca, {
     identifiers: request.identifiers,
@@ -192,26 +210,27 @@ async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSigna
     signal,
     progress: deps.progress,
   });
-  return { keyPem, chainPem };
+  return { keyPem, chainPem, caBundlePem: usedBundlePem };
 }
 
-async function openAccount(request: IssueRequest, deps: IssueDependencies): Promise<{ ca: CaClient; accountKeyPem: string }> {
+async function openAccount(request: IssueRequest, deps: IssueDependencies, caBundlePem: string | null): Promise<{ ca: CaClient; accountKeyPem: string; caBundlePem: string | null }> {
   const directoryUrl = request.orderFrom ?? request.settings.server;
   const existing = await findAccount(deps.store, directoryUrl, request.account.email);
   if (existing) {
+    const bundle = caBundlePem ?? existing.caBundlePem ?? null;
     deps.progress({ step: 'account', phase: 'start', id: request.name, message: 'contacting the CA' });
-    const ca = await deps.connect(directoryUrl, existing.keyPem, { accountUrl: existing.url });
+    const ca = await deps.connect(directoryUrl, existing.keyPem, { accountUrl: existing.url, caBundlePem: bundle });
     deps.progress({ step: 'account', phase: 'done', id: request.name, message: `using account ${existing.url}` });
-    return { ca, accountKeyPem: existing.keyPem };
+    return { ca, accountKeyPem: existing.keyPem, caBundlePem: bundle };
   }
   const { account, ca } = await registerAccount(
     deps.store,
-    { directoryUrl, email: request.account.email, agreeTos: request.account.agreeTos, eab: request.account.eab },
+    { directoryUrl, email: request.account.email, agreeTos: request.account.agreeTos, eab: request.account.eab, caBundlePem },
     (keyPem, options) => deps.connect(directoryUrl, keyPem, options),
     () => generatePrivateKey('ec256'),
     deps.progress,
   );
-  return { ca, accountKeyPem: account.keyPem };
+  return { ca, accountKeyPem: account.keyPem, caBundlePem };
 }
 
 function nextRecord(previous: CertificateRecord | null, request: IssueRequest, obtained: Obtained, fence: bigint, now: Date): CertificateRecord {
@@ -230,7 +249,7 @@ function nextRecord(previous: CertificateRecord | null, request: IssueRequest, o
     schema: 1,
     name: request.name,
     identifiers: request.identifiers,
-    settings: request.settings,
+    settings: { ...request.settings, caBundlePem: obtained.caBundlePem },
     current: version,
     history: previous ? [previous.current, ...previous.history].slice(0, HISTORY_LIMIT) : [],
     createdAt: previous?.createdAt ?? now.toISOString(),

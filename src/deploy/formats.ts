@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import forge from 'node-forge';
 import { OperationError, UsageError } from '../core/errors.js';
 import type { PemFiles } from './pem-export.js';
+import { pemCertificateBlocks } from '../core/pem.js';
 
 export const EXPORT_FORMATS = ['pem', 'combined', 'pkcs12'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -206,8 +207,7 @@ export function pkcs12(files: PemFiles, options: Pkcs12Options): Uint8Array {
 
 /** The X.509 certificates of a PEM text, in order. OperationError for anything unparseable. */
 function parseCertificates(pem: string, what: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((block, index) => {
+  return pemCertificateBlocks(pem).map((block, index) => {
     try {
       return new X509Certificate(block);
     } catch (error) {

@@ -20,7 +20,7 @@ describe('external account binding against a Pebble that requires it', () => {
   it('registers with the CA-given key id and HMAC key, never printing the key, and then issues', async () => {
     const home = newHome();
     const result = await register(home, ['--agree-tos', '--eab-kid', 'kid-1', '--eab-hmac-key', PEBBLE_EAB_KEYS['kid-1']]);
-    expect(result.stderr + result.stdout).toMatch(/account registered: https:\/\/localhost:\d+\/my-account\//);
+    expect(result.stdout).toMatch(/^account https:\/\/localhost:\d+\/my-account\/\S+ registered at /);
     expect(result.code).toBe(0);
     expect(result.stdout + result.stderr).not.toContain(PEBBLE_EAB_KEYS['kid-1']);
     expect(await accounts(home)).toEqual([expect.objectContaining({ eabKid: 'kid-1', email: 'ops@example.com' })]);

@@ -63,7 +63,8 @@ describe('acmectl issue --webroot with nginx serving the webroot', () => {
     const result = await issue(['unserved.example.test'], unserved);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/error: validation of unserved\.example\.test failed: unauthorized: .*404/);
-    expect(result.stderr).toMatch(/ {2}- unserved\.example\.test: unauthorized: /);
+    expect(result.stderr.match(/returned 404/g)).toHaveLength(1);
+    expect(result.stderr).toMatch(/hint: the CA did not get the token file from .+\/\.well-known\/acme-challenge\/: check that your web server serves http:\/\/unserved\.example\.test:\d+\/\.well-known\/acme-challenge\/ from that directory/);
     expect(existsSync(join(unserved, '.well-known'))).toBe(false);
     expect(readdirSync(unserved)).toEqual([]);
   });

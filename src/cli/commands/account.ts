@@ -1,12 +1,12 @@
-import type { ExternalAccountBinding } from '../../acme/client.js';
 import { resolveCaDirectory } from '../../acme/directory-presets.js';
 import { generatePrivateKey } from '../../acme/keys.js';
 import { findAccount, listAccounts, registerAccount } from '../../core/accounts.js';
 import type { FlagValues } from '../../config/resolve.js';
+import type { CaConnectorOptions } from '../../core/issue.js';
 import { caConnector } from '../ca-connector.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
-import { checkEab, checkEmail } from '../inputs.js';
+import { checkEab, checkEmail, NO_EMAIL_WARNING } from '../inputs.js';
 import { formatTable } from '../table.js';
 import { UsageError } from '../../core/errors.js';
 
@@ -18,20 +18,23 @@ export const accountRegister: Command<FlagValues> = async ({ options, global, re
   const eab = checkEab(settings.eabKid, settings.eabHmacKey);
   const directory = resolveCaDirectory(settings.server);
   const connector = caConnector(ctx);
-  const connect = (keyPem: string, options: { accountUrl?: string; eab?: ExternalAccountBinding }) => connector(directory.url, keyPem, options);
+  const connect = (keyPem: string, options: CaConnectorOptions) => connector(directory.url, keyPem, options);
   if (!settings.agreeTos && !ctx.storeMayHoldData()) {
     throw new UsageError(`registering an account with ${directory.url} needs your agreement to its terms of service`, { hint: 'add --agree-tos' });
   }
   const store = await ctx.openStore();
   try {
     const existing = await findAccount(store, directory.url, email);
+    if (!existing && email === null) reporter.warn(NO_EMAIL_WARNING);
     const account =
       existing ??
-      (await registerAccount(store, { directoryUrl: directory.url, email, agreeTos: settings.agreeTos, eab }, connect, () => generatePrivateKey('ec256'), reporter.progress))
+      (await registerAccount(store, { directoryUrl: directory.url, email, agreeTos: settings.agreeTos, eab, caBundlePem: ctx.caBundlePem() ?? null }, connect, () => generatePrivateKey('ec256'), reporter.progress))
         .account;
     const document = { ok: true, outcome: existing ? 'exists' : 'registered', account: { url: account.url, email: account.email, server: account.directoryUrl, eabKid: account.eabKid } };
     reporter.result(document, () => [
-      existing ? `an account for ${account.email ?? 'no email'} at ${account.directoryUrl} exists already: ${account.url}` : `account registered: ${account.url}`,
+      existing
+        ? `an account for ${account.email ?? 'no email'} at ${account.directoryUrl} exists already: ${account.url}`
+        : `account ${account.url} registered at ${account.directoryUrl}${account.email ? ` for ${account.email}` : ''}`,
     ]);
     return 0;
   } finally {

@@ -3,16 +3,18 @@ import { resolveCaDirectory } from '../../acme/directory-presets.js';
 import type { FlagValues } from '../../config/resolve.js';
 import type { ChallengeMethod } from '../../config/settings.js';
 import { findAccount } from '../../core/accounts.js';
+import { findCertificate } from '../../core/certificate-list.js';
 import { checkCertificateName, defaultCertificateName } from '../../core/certificate-record.js';
-import type { RenewalSettings } from '../../core/certificate-record.js';
+import type { CertificateRecord, RenewalSettings } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
-import { parseIdentifiers } from '../../core/identifiers.js';
+import { identifierChanges, parseIdentifiers } from '../../core/identifiers.js';
+import type { Identifier } from '../../core/identifiers.js';
 import { daysLeft } from '../../core/renewal-window.js';
 import type { RunItemResult, RunSummary } from '../../core/renewal-run.js';
 import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
-import { checkDirectory, checkEab, checkEmail, checkListenAddresses } from '../inputs.js';
+import { checkDirectory, checkEab, checkEmail, checkListenAddresses, NO_EMAIL_WARNING } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
 import { reportHookFailures } from '../hook-report.js';
 import { executeRun } from '../run-context.js';
@@ -46,7 +48,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
   const formats = parseExportFormats(format ?? []);
   const pkcs12PasswordFile = passwordFile === undefined ? null : resolve(passwordFile);
   if (formats.includes('pkcs12')) readPkcs12Password({ passwordFile: pkcs12PasswordFile, env: process.env });
-  ctx.caBundlePem();
+  const caBundlePem = ctx.caBundlePem() ?? null;
   const renewal: RenewalSettings = {
     server: directory.url,
     challenge,
@@ -60,21 +62,28 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     hooks: { pre: settings.preHook, post: settings.postHook, deploy: settings.deployHook },
     formats,
     pkcs12PasswordFile,
+    // Kept for renewals, revocation and other hosts; without --ca-bundle, the one stored for this CA is used.
+    caBundlePem,
   };
   const orderFrom = dryRun ? (directory.stagingUrl ?? directory.url) : directory.url;
 
-  if (!settings.agreeTos) {
-    // Without --agree-tos an account must exist already; say so before contacting anyone.
-    const hasAccount = ctx.storeMayHoldData() && (await findAccount(await ctx.openStore(), orderFrom, email)) !== null;
-    if (!hasAccount) {
-      throw new UsageError(`no ACME account for ${orderFrom} yet`, {
-        hint: 'add --agree-tos and --email you@example.com to register one, or run acmectl account register first',
-      });
-    }
+  // What the store holds for this name and this CA decides the last checks, still before anything is sent.
+  const storeHolds = ctx.storeMayHoldData();
+  const existing = storeHolds ? await findCertificate(await ctx.openStore(), name) : null;
+  const expandedWith = existing ? checkNameChange(existing, identifiers, force === true) : [];
+  const hasAccount = storeHolds && (await findAccount(await ctx.openStore(), orderFrom, email)) !== null;
+  if (!hasAccount && !settings.agreeTos) {
+    throw new UsageError(`no ACME account for ${orderFrom} yet`, {
+      hint: 'add --agree-tos and --email you@example.com to register one, or run acmectl account register first',
+    });
   }
 
   const store = await openRunStore(ctx, dryRun === true);
   if (dryRun) reporter.info(`dry run: ordering from ${orderFrom}; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
+  if (!hasAccount && email === null) reporter.warn(NO_EMAIL_WARNING);
+  if (expandedWith.length > 0) {
+    reporter.info(`expanding ${name} with ${namesOf(expandedWith)}: the new certificate covers ${namesOf(identifiers)}`);
+  }
   try {
     const summary = await executeRun(
       ctx,
@@ -87,12 +96,36 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
         hookTimeoutMs: settings.hookTimeout * 1000,
         delayBeforeFirstOrderMs: 0,
       },
+      { labelProgress: false },
     );
-    return report(summary, reporter, dryRun === true);
+    return report(summary, reporter, dryRun === true, expandedWith);
   } finally {
     await store.close();
   }
 };
+
+/**
+ * A request for other names than the stored certificate has: adding names is an expansion (returned, to be
+ * said); dropping names is refused unless --force, so that `issue a.example` never silently shrinks a
+ * certificate for a.example and b.example.
+ */
+function checkNameChange(existing: CertificateRecord, requested: Identifier[], force: boolean): Identifier[] {
+  const { added, removed } = identifierChanges(existing.identifiers, requested);
+  if (removed.length > 0 && !force) {
+    throw new UsageError(`the certificate ${existing.name} covers ${namesOf(existing.identifiers)}; this request would drop ${namesOf(removed)}`, {
+      hint: [
+        `to replace it with ${namesOf(requested)} only, add --force;`,
+        `to keep every name, list them all: acmectl issue ${namesOf([...existing.identifiers, ...added], ' ')};`,
+        `to get a separate certificate, add --name ANOTHER_NAME`,
+      ].join(' '),
+    });
+  }
+  return added;
+}
+
+function namesOf(identifiers: readonly Identifier[], separator = ', '): string {
+  return identifiers.map((i) => i.value).join(separator);
+}
 
 function chooseChallenge(standalone: boolean, explicit: ChallengeMethod | null, webroot: string | null, sharedStore: boolean): ChallengeMethod {
   if (standalone && webroot !== null) throw new UsageError('--standalone and --webroot exclude each other: choose one');
@@ -108,7 +141,7 @@ function chooseChallenge(standalone: boolean, explicit: ChallengeMethod | null, 
 }
 
 /** Prints the one certificate's outcome; a failed order is rethrown so main() reports it with its exit code. */
-function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): number {
+function report(summary: RunSummary, reporter: Reporter, dryRun: boolean, expandedWith: Identifier[]): number {
   const item = summary.items[0] as RunItemResult;
   if (item.outcome === 'failed') throw item.error;
   const { record, paths } = item;
@@ -124,6 +157,7 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): numbe
       serial: current.serial,
       notBefore: current.notBefore,
       notAfter: current.notAfter,
+      ...(expandedWith.length > 0 ? { expandedWith: expandedWith.map((i) => i.value) } : {}),
       ...(item.outcome === 'unchanged' ? { renewalTime: item.renewalTime.toISOString(), filesUpdated: item.filesUpdated } : {}),
       ...(paths ? { files: paths } : {}),
       hooks: summary.hooks,

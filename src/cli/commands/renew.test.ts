@@ -2,13 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { RANDOM_SLEEP_MAX_MS, wantsRandomSleep } from './renew.js';
 
 describe('random sleep before the first order', () => {
+  const cron = { interactive: false, named: false, force: false };
   it('is on by default when nobody watches (cron), off on a terminal', () => {
-    expect(wantsRandomSleep(undefined, false)).toBe(true);
-    expect(wantsRandomSleep(undefined, true)).toBe(false);
+    expect(wantsRandomSleep(undefined, cron)).toBe(true);
+    expect(wantsRandomSleep(undefined, { ...cron, interactive: true })).toBe(false);
+  });
+  it('is off by default when a person names certificates or forces a renewal', () => {
+    expect(wantsRandomSleep(undefined, { ...cron, named: true })).toBe(false);
+    expect(wantsRandomSleep(undefined, { ...cron, force: true })).toBe(false);
+    expect(wantsRandomSleep(true, { ...cron, named: true, force: true })).toBe(true);
   });
   it('follows --random-sleep and --no-random-sleep', () => {
-    expect(wantsRandomSleep(true, true)).toBe(true);
-    expect(wantsRandomSleep(false, false)).toBe(false);
+    expect(wantsRandomSleep(true, { ...cron, interactive: true })).toBe(true);
+    expect(wantsRandomSleep(false, cron)).toBe(false);
   });
   it('lasts at most 480 s, like certbot and lego', () => {
     expect(RANDOM_SLEEP_MAX_MS).toBe(480_000);

@@ -5,6 +5,7 @@ import { readAllCertificates, readCertificate } from '../../core/certificate-lis
 import { checkCertificateName } from '../../core/certificate-record.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
+import { orderNeeded } from '../../core/issue.js';
 import type { IssueRequest } from '../../core/issue.js';
 import type { RunSummary } from '../../core/renewal-run.js';
 import type { Command } from '../command.js';
@@ -25,9 +26,12 @@ export interface RenewOptions extends FlagValues {
 /** Like certbot and lego: cron fleets spread their CA traffic over up to 8 minutes. */
 export const RANDOM_SLEEP_MAX_MS = 480_000;
 
-/** Sleep when asked, or by default when nobody watches (not a terminal): cron. */
-export function wantsRandomSleep(flag: boolean | undefined, interactive: boolean): boolean {
-  return flag ?? !interactive;
+/**
+ * Sleep when asked (--random-sleep), or by default when nobody watches: not on a terminal (cron), no
+ * certificate named and no --force. Naming certificates or forcing is what a person does, not cron.
+ */
+export function wantsRandomSleep(flag: boolean | undefined, run: { interactive: boolean; named: boolean; force: boolean }): boolean {
+  return flag ?? (!run.interactive && !run.named && !run.force);
 }
 
 export const renew: Command<RenewOptions> = async ({ args, options, global, reporter, signal }) => {
@@ -36,7 +40,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   const days = options.days === undefined ? undefined : parseDays(options.days);
   const { days: _days, force, dryRun, runDeployHooks, randomSleep, ...settingFlags } = options;
   const ctx = await buildContext(global, settingFlags, reporter, signal);
-  ctx.caBundlePem();
+  const caBundlePem = ctx.caBundlePem() ?? null;
   if (!ctx.storeMayHoldData()) {
     if (names.length > 0) throw new UsageError(`there is no certificate named "${names[0]}"`, { hint: 'acmectl list shows the names' });
     reporter.result({ ok: true, renewed: [], notDue: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
@@ -47,29 +51,41 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     // Named certificates must all exist before anything starts (exit 2 for a typo).
     const records = names.length > 0 ? await Promise.all(names.map((name) => readCertificate(store, name))) : await readAllCertificates(store);
     if (dryRun) reporter.info(`dry run: ordering from the CAs' staging directories where they have one; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
-    const requests = records.map((record) => renewalRequest(record, { force: force === true, days, dryRun: dryRun === true, startedAt }));
-    const sleepMs = wantsRandomSleep(randomSleep, process.stderr.isTTY === true) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
-    if (sleepMs > 0) reporter.debug(`waiting ${Math.round(sleepMs / 1000)} s before the first order (--no-random-sleep to skip)`);
+    const requests = records.map((record) => renewalRequest(record, { force: force === true, days, dryRun: dryRun === true, startedAt, caBundlePem }));
+    const anyOrder = requests.some((request, index) => request.force || orderNeeded(records[index]!, request, startedAt));
+    const sleepMs = anyOrder && wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true }) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
+    // The first line of the run: a silent wait of minutes looks like a hang to whoever watches the log.
+    if (sleepMs > 0) reporter.info(`waiting ${Math.round(sleepMs / 1000)} s before contacting the CA, so that servers renewing from cron do not all arrive at once (--no-random-sleep skips the wait)`);
     const summary = await executeRun(ctx, store, requests, {
       concurrency: ctx.settings.concurrency,
       hooks: { pre: ctx.settings.preHook, post: ctx.settings.postHook, deploy: ctx.settings.deployHook },
       runHooks: !dryRun || runDeployHooks === true,
       hookTimeoutMs: ctx.settings.hookTimeout * 1000,
       delayBeforeFirstOrderMs: sleepMs,
-    });
+    }, { labelProgress: true });
     return report(summary, reporter, dryRun === true);
   } finally {
     await store.close();
   }
 };
 
-export function renewalRequest(record: CertificateRecord, options: { force: boolean; days: number | undefined; dryRun: boolean; startedAt?: Date }): IssueRequest {
+export interface RenewalRequestOptions {
+  force: boolean;
+  days: number | undefined;
+  dryRun: boolean;
+  startedAt?: Date;
+  /** A --ca-bundle given to this run: used, and stored, instead of the certificate's own. */
+  caBundlePem?: string | null;
+}
+
+export function renewalRequest(record: CertificateRecord, options: RenewalRequestOptions): IssueRequest {
   const orderFrom = options.dryRun ? (resolveCaDirectory(record.settings.server).stagingUrl ?? record.settings.server) : record.settings.server;
   return {
     name: record.name,
     identifiers: record.identifiers,
-    settings: record.settings,
-    force: options.force,
+    settings: { ...record.settings, caBundlePem: options.caBundlePem ?? record.settings.caBundlePem },
+    // A dry run exists to test the setup: it simulates every certificate's renewal, due or not (as certbot's).
+    force: options.force || options.dryRun,
     ...(options.days === undefined ? {} : { days: options.days }),
     // The terms were agreed when the certificate was first issued; a dry run may need an account at staging.
     account: { email: record.settings.email, agreeTos: options.dryRun, eab: null },

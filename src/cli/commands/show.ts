@@ -1,3 +1,5 @@
+import { X509Certificate } from 'node:crypto';
+import { commonNameOf, pemCertificateBlocks } from '../../core/pem.js';
 import { exportedPaths } from '../../deploy/pem-export.js';
 import { readCertificate, summarize } from '../../core/certificate-list.js';
 import { resolve } from 'node:path';
@@ -49,6 +51,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       `key type:    ${settings.keyType}`,
       `valid:       ${current.notBefore} to ${current.notAfter}`,
       `CA:          ${settings.server}`,
+      ...(settings.caBundlePem ? [`CA bundle:   ${describeCaBundle(settings.caBundlePem)} (stored with the certificate)`] : []),
       `challenge:   ${settings.challenge}${settings.challenge === 'webroot' ? ` (${settings.webroot})` : ` (port ${settings.httpPort}${settings.httpAddress ? `, ${settings.httpAddress}` : ''})`}`,
       `files:       ${files.dir}/{cert,chain,fullchain,privkey}.pem`,
       'versions:',
@@ -58,3 +61,9 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
   );
   return 0;
 };
+
+/** "2 certificates: Root A, Root B": what a stored --ca-bundle trusts, by subject common name. */
+function describeCaBundle(pem: string): string {
+  const names = pemCertificateBlocks(pem).map((block) => commonNameOf(new X509Certificate(block).subject));
+  return `${names.length} certificate${names.length === 1 ? '' : 's'}: ${names.join(', ')}`;
+}
