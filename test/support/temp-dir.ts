@@ -12,13 +12,15 @@ import { afterAll, beforeAll, TestRunner, type RunnerTestFile } from 'vitest';
  * - in a test, beforeEach or afterEach: when that test finishes (the test's onTestFinished);
  * - at file scope or in a describe body: after that file's or describe's tests and afterAll hooks. Those calls
  *   run while vitest collects the tests, so the path is returned at once but the directory is only created in a
- *   beforeAll of that scope: a suite that is skipped or filtered out creates nothing (no hook of it would run to
- *   remove it). Do not touch it before the scope's hooks run;
+ *   beforeAll of that scope, registered by the call: a suite that is skipped or filtered out creates nothing (no
+ *   hook of it would run to remove it). Use it in hooks registered after the call and in tests, not while
+ *   collecting;
  * - in a beforeAll hook, or in a describe's afterAll: after the file's tests and afterAll hooks.
  *
  * Throws, creating nothing, where vitest offers no hook that would still remove it: in the file's own afterAll
  * hooks, in onTestFinished/onTestFailed callbacks, in concurrent tests (vitest cannot tell which of them is
- * calling: make one directory at file scope and mkdtemp below it), and outside a vitest test file.
+ * calling: make one directory at file scope and mkdtemp below it; once vitest has lost track of the running test,
+ * the call is taken for a hook's and removed after the file), and outside a vitest test file.
  * To change the directory's mode, chmod it after the call (not at collection time: it does not exist yet).
  */
 export function tempDir(prefix: string): string {
@@ -86,8 +88,8 @@ function currentFile(prefix: string): RunnerTestFile {
 }
 
 /**
- * True once the file's own afterAll hooks run: every top-level test and describe has a result and none is
- * running. (Before the file's beforeAll hooks none has a result; during a describe's hooks that one is running.)
+ * True once the file's own afterAll hooks run: its top-level tests and describes have run (some have a result)
+ * and none is running. During the file's beforeAll none has a result yet; during a describe's hooks it is running.
  */
 function fileAfterAllStarted(file: RunnerTestFile): boolean {
   return file.tasks.some((task) => task.result !== undefined) && file.tasks.every((task) => task.result?.state !== 'run');
