@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { SolverPool } from './solver-pool.js';
 
 const standalone = { challenge: 'standalone' as const, httpPort: 80, httpAddress: null, webroot: null };
@@ -18,7 +18,7 @@ describe('SolverPool', () => {
   });
   it('shares a webroot writer per webroot', async () => {
     const pool = new SolverPool();
-    const root = mkdtempSync(join(tmpdir(), 'acmectl-pool-'));
+    const root = tempDir('pool');
     mkdirSync(join(root, 'other'));
     const webroot = { challenge: 'webroot' as const, httpPort: 80, httpAddress: null, webroot: root };
     expect(await pool.solverFor(webroot)).toBe(await pool.solverFor({ ...webroot }));
@@ -27,7 +27,7 @@ describe('SolverPool', () => {
   });
   it('refuses a stored webroot that is gone before anything is ordered', async () => {
     const pool = new SolverPool();
-    const gone = join(mkdtempSync(join(tmpdir(), 'acmectl-pool-')), 'removed');
+    const gone = join(tempDir('pool'), 'removed');
     await expect(pool.solverFor({ challenge: 'webroot', httpPort: 80, httpAddress: null, webroot: gone })).rejects.toThrow(/is not a directory any more/);
   });
 });

@@ -1,14 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { WebrootSolver } from './webroot.js';
 
 const challenge = { identifier: 'a.example.com', token: 'tok-1', keyAuthorization: 'tok-1.thumb' };
 
 describe('WebrootSolver', () => {
   it('writes world-readable token files and removes them and its directories afterwards', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'acmectl-webroot-'));
+    const root = tempDir('webroot');
     const solver = new WebrootSolver(root);
     await solver.present(challenge);
     const file = join(root, '.well-known', 'acme-challenge', 'tok-1');
@@ -23,7 +23,7 @@ describe('WebrootSolver', () => {
   });
 
   it('leaves directories it did not create, and files it did not write', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'acmectl-webroot-'));
+    const root = tempDir('webroot');
     mkdirSync(join(root, '.well-known'));
     writeFileSync(join(root, '.well-known', 'security.txt'), 'x');
     const solver = new WebrootSolver(root);
@@ -35,7 +35,7 @@ describe('WebrootSolver', () => {
   });
 
   it('refuses a token that could become a path', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'acmectl-webroot-'));
+    const root = tempDir('webroot');
     const solver = new WebrootSolver(root);
     await expect(solver.present({ ...challenge, token: '../../etc/x' })).rejects.toThrow(/unsafe/);
     expect(existsSync(join(root, '.well-known'))).toBe(false);

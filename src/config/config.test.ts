@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { UsageError } from '../core/errors.js';
 import { dataDirectory } from './data-dir.js';
 import { loadConfigFile } from './load-file.js';
@@ -93,7 +93,7 @@ describe('validation names the key and where it came from', () => {
     expect(usageError(() => resolveSettings({ flags: { keyType: 'dsa' } })).message).toMatch(/--key-type: expected one of/);
   });
   it('reports a syntax error in the file as bad input', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'acmectl-config-'));
+    const dir = tempDir('config');
     const path = join(dir, 'broken.json');
     writeFileSync(path, '{ "httpPort": 80,, }');
     await expect(loadConfigFile(path)).rejects.toThrow(UsageError);
@@ -102,7 +102,7 @@ describe('validation names the key and where it came from', () => {
     await expect(loadConfigFile('/nonexistent/acmectl.json')).rejects.toThrow(/does not exist/);
   });
   it('finds acmectl.config.json by searching from the working directory', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'acmectl-config-'));
+    const dir = tempDir('config');
     writeFileSync(join(dir, 'acmectl.config.json'), JSON.stringify({ httpPort: 8888 }));
     const loaded = await loadConfigFile(undefined, dir);
     expect(loaded?.path).toBe(join(dir, 'acmectl.config.json'));

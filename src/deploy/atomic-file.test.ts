@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { OperationError } from '../core/errors.js';
 import { fsyncDirectory, writeFileAtomic } from './atomic-file.js';
 import { faultyFs } from '../../test/support/faulty-export-fs.js';
@@ -10,14 +10,13 @@ import { faultyFs } from '../../test/support/faulty-export-fs.js';
 let dir: string;
 let savedUmask: number;
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'acmectl-atomic-'));
+beforeEach(() => {
+  dir = tempDir('atomic');
   savedUmask = process.umask();
 });
 
-afterEach(async () => {
+afterEach(() => {
   process.umask(savedUmask);
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('writeFileAtomic', () => {

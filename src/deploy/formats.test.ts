@@ -1,9 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createSecureContext } from 'node:tls';
-import { mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { AcmectlError, OperationError, UsageError } from '../core/errors.js';
 import { combinedPem, EXPORT_FORMATS, parseExportFormats, pkcs12, readPkcs12Password } from './formats.js';
 import { exportPem, type PemFiles } from './pem-export.js';
@@ -56,7 +56,7 @@ const lineages = {} as Record<KeyType, PemFiles>;
 let intermediatePem: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'acmectl-formats-'));
+  dir = tempDir('formats');
   const path = (file: string) => join(dir, file);
   await writeFile(path('ca.ext'), 'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n');
   await writeFile(path('leaf.ext'), 'subjectAltName=DNS:example.com\nextendedKeyUsage=serverAuth\n');
@@ -82,10 +82,6 @@ beforeAll(async () => {
       };
     }),
   );
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe.each(Object.keys(KEY_TYPES) as KeyType[])('pkcs12 with a %s key', (type) => {

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import {
   deployHookEnv,
   describeHookFailure,
@@ -15,10 +15,12 @@ import {
   type HookRequest,
 } from './hooks.js';
 
-// Tests run concurrently, so each gets its own directory; all are removed at the end.
+// Tests run concurrently, so each gets its own directory below one for the file (tempDir() cannot tell
+// concurrent tests apart), which is removed after the afterAll below.
+const root = tempDir('hooks');
 const tempDirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'acmectl-hooks-'));
+async function testDir(): Promise<string> {
+  const dir = await mkdtemp(join(root, 'test-'));
   tempDirs.push(dir);
   return dir;
 }
@@ -37,7 +39,6 @@ afterAll(async () => {
       else if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     }
   }
-  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
 const SHORT_TIMEOUT_MS = 300;
@@ -142,7 +143,7 @@ describe.concurrent('runHook', { timeout: 15_000 }, () => {
   });
 
   it('passes the environment: process.env plus the request, the request winning; same cwd; empty stdin', async ({ expect }) => {
-    const dir = await tempDir();
+    const dir = await testDir();
     const out = join(dir, 'env.txt');
     const env = {
       ...deployHookEnv({
@@ -184,7 +185,7 @@ describe.concurrent('runHook', { timeout: 15_000 }, () => {
   });
 
   it('never lets the shell interpret an environment value', async ({ expect }) => {
-    const dir = await tempDir();
+    const dir = await testDir();
     const out = join(dir, 'value.bin');
     const marker = join(dir, 'pwned');
     const hostile = `a  b 'c' "d" $(touch ${marker}) \`touch ${marker}\` ; touch ${marker} | & * ?\n\nline3 \\ $HOME é 🔒\n`;
@@ -218,7 +219,7 @@ describe.concurrent('runHook', { timeout: 15_000 }, () => {
   });
 
   it('on timeout kills the shell and the processes it started in the background', async ({ expect }) => {
-    const dir = await tempDir();
+    const dir = await testDir();
     const outcome = await hook('echo $$ > "$DIR/shell.pid"; sleep 1000 & echo $! > "$DIR/sleep.pid"; wait', {
       env: { DIR: dir },
       timeoutMs: SHORT_TIMEOUT_MS,
@@ -232,7 +233,7 @@ describe.concurrent('runHook', { timeout: 15_000 }, () => {
   });
 
   it('sends SIGKILL after the grace period to a group that ignores SIGTERM and holds the pipes open', async ({ expect }) => {
-    const dir = await tempDir();
+    const dir = await testDir();
     const outcome = await hook(
       `trap '' TERM; echo $$ > "$DIR/shell.pid"; sleep 1000 & echo $! > "$DIR/sleep.pid"; echo waiting; wait`,
       { env: { DIR: dir }, timeoutMs: SHORT_TIMEOUT_MS },
@@ -245,7 +246,7 @@ describe.concurrent('runHook', { timeout: 15_000 }, () => {
   });
 
   it('on abort kills the hook and a subshell it started', async ({ expect }) => {
-    const dir = await tempDir();
+    const dir = await testDir();
     const controller = new AbortController();
     const running = hook('echo $$ > "$DIR/shell.pid"; (sleep 1000; echo never) & echo $! > "$DIR/subshell.pid"; wait', {
       env: { DIR: dir },
@@ -262,7 +263,7 @@ describe.concurrent('runHook', { timeout: 15_000 }, () => {
   });
 
   it('does not start a hook when the signal is already aborted', async ({ expect }) => {
-    const dir = await tempDir();
+    const dir = await testDir();
     const controller = new AbortController();
     controller.abort();
     const outcome = await hook('touch "$DIR/ran"', { env: { DIR: dir }, signal: controller.signal });
@@ -273,7 +274,7 @@ describe.concurrent('runHook', { timeout: 15_000 }, () => {
   });
 
   it('does not wait for a background process that keeps stdout open after the shell exits, and leaves it running', async ({ expect }) => {
-    const dir = await tempDir();
+    const dir = await testDir();
     const outcome = await hook('sleep 1000 & echo $! > "$DIR/sleep.pid"; echo started', { env: { DIR: dir } });
     const sleepPid = await readPid(join(dir, 'sleep.pid'));
     try {

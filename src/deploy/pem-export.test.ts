@@ -4,21 +4,19 @@ import {
   chmod,
   lstat,
   mkdir,
-  mkdtemp,
   readFile,
   readdir,
   readlink,
   realpath,
   rename,
-  rm,
   stat,
   symlink,
   writeFile,
 } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { OperationError, UsageError } from '../core/errors.js';
 import { nodeExportFs, type ExportFs } from './export-fs.js';
 import { faultyFs, type FaultMode } from '../../test/support/faulty-export-fs.js';
@@ -131,14 +129,13 @@ async function modeOf(path: string): Promise<number> {
 let root: string;
 let savedUmask: number;
 
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'acmectl-pem-export-'));
+beforeEach(() => {
+  root = tempDir('pem-export');
   savedUmask = process.umask();
 });
 
-afterEach(async () => {
+afterEach(() => {
   process.umask(savedUmask);
-  await rm(root, { recursive: true, force: true });
 });
 
 describe('exportPem', () => {

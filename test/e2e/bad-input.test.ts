@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 // A CA address where nothing listens: had acmectl contacted it, the exit code would be 1, not 2.
 // Given first, so that a case's own --server comes later and wins.
@@ -61,7 +61,7 @@ describe('bad input exits 2 before anything is sent or stored', () => {
   let populated: string;
   beforeAll(async () => {
     // A store that already holds an account and a certificate-like entry.
-    populated = mkdtempSync(join(tmpdir(), 'acmectl-bad-'));
+    populated = tempDir('bad');
     const store = await openStore(`sqlite:${join(populated, 'acmectl.db')}`);
     await store.put('accounts/x/ops@example.com', Buffer.from('{}'));
     await store.put('certs/keep.example.com', Buffer.from('{}'));
@@ -70,7 +70,7 @@ describe('bad input exits 2 before anything is sent or stored', () => {
 
   it.each(cases)('%s', async (_what, args, message, env) => {
     // 1. With no store yet: none is created.
-    const empty = mkdtempSync(join(tmpdir(), 'acmectl-bad-'));
+    const empty = tempDir('bad');
     const fresh = await runCli([...NOWHERE, ...args], { home: empty, env });
     expect(fresh.stderr).toMatch(message);
     expect(fresh.code).toBe(2);
@@ -86,7 +86,7 @@ describe('bad input exits 2 before anything is sent or stored', () => {
   });
 
   it('names the key and the file for a bad config file', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'acmectl-bad-'));
+    const home = tempDir('bad');
     const project = join(home, 'project');
     mkdirSync(project);
     writeFileSync(join(project, 'acmectl.config.json'), JSON.stringify({ httpPort: 'eighty' }));
@@ -101,7 +101,7 @@ describe('bad input exits 2 before anything is sent or stored', () => {
   });
 
   it('reports an unreachable CA as a failed operation (exit 1), not as bad input', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'acmectl-bad-'));
+    const home = tempDir('bad');
     const result = await runCli(['issue', 'x.example.com', '--agree-tos', ...NOWHERE], { home });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/could not reach the CA at https:\/\/127\.0\.0\.1:9\/dir: connection refused/);

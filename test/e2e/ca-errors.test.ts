@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { startMisbehavingCa } from '../support/misbehaving-ca-standin.js';
 import type { MisbehavingCa } from '../support/misbehaving-ca-standin.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let ca: MisbehavingCa | undefined;
 afterEach(async () => {
@@ -12,7 +10,7 @@ afterEach(async () => {
   ca = undefined;
 });
 
-const home = () => mkdtempSync(join(tmpdir(), 'acmectl-caerr-'));
+const home = () => tempDir('caerr');
 const issue = (directoryUrl: string, extra: string[] = []) =>
   runCli(['issue', 'a.example.com', 'b.example.com', 'c.example.com', '--server', directoryUrl, '--agree-tos', '--email', 'ops@example.com', ...extra], { home: home() });
 

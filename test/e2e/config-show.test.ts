@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 describe('acmectl config show / check', () => {
   it('shows the effective settings with their sources, and never a secret', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'acmectl-config-'));
+    const home = tempDir('config');
     writeFileSync(join(home, 'acmectl.config.json'), JSON.stringify({ httpPort: 8080, eabKid: 'kid-1' }));
     const env = { ACMECTL_EAB_HMAC_KEY: 'hmac-S3CRET-value', ACMECTL_KEY_TYPE: 'ec384' };
     const args = ['config', 'show', '--store', 'redis://admin:pw-S3CRET@redis.internal:6379/0?prefix=a/'];
@@ -24,7 +24,7 @@ describe('acmectl config show / check', () => {
   });
 
   it('config check passes a good configuration and names the key and file of a bad one (exit 2)', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'acmectl-config-'));
+    const home = tempDir('config');
     expect((await runCli(['config', 'check'], { home })).code).toBe(0);
     writeFileSync(join(home, 'acmectl.config.json'), JSON.stringify({ concurrency: 0 }));
     const bad = await runCli(['config', 'check'], { home });

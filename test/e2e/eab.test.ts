@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEBBLE_EAB_KEYS, startPebble } from '../../scripts/lib/pebble.js';
 import type { PebbleHandle } from '../../scripts/lib/pebble.js';
 import { pebbleArgs, runCli } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let pebble: PebbleHandle;
 beforeAll(async () => {
@@ -12,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => pebble?.stop());
 
-const newHome = () => mkdtempSync(join(tmpdir(), 'acmectl-eab-'));
+const newHome = () => tempDir('eab');
 const register = (home: string, extra: string[]) => runCli(['account', 'register', ...pebbleArgs(pebble), '--email', 'ops@example.com', ...extra], { home });
 const accounts = async (home: string) => (JSON.parse((await runCli(['account', 'list', '--json'], { home })).stdout) as { accounts: { eabKid: string | null }[] }).accounts;
 

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPebble } from '../../scripts/lib/pebble.js';
 import type { PebbleHandle } from '../../scripts/lib/pebble.js';
 import { pebbleArgs, runCli } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const exec = promisify(execFile);
 let pebble: PebbleHandle;
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => pebble?.stop());
 
-const newHome = () => mkdtempSync(join(tmpdir(), 'acmectl-export-'));
+const newHome = () => tempDir('export');
 const issue = (home: string, name: string, extra: string[] = [], env?: Record<string, string>) =>
   runCli(['issue', name, ...pebbleArgs(pebble), '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos', ...extra], { home, ...(env ? { env } : {}) });
 const PEM_FILES = ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem'];

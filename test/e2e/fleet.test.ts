@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPebble } from '../../scripts/lib/pebble.js';
@@ -12,6 +11,7 @@ import type { RedisServerHandle } from '../support/redis-server.js';
 import { startServe } from '../support/serve-process.js';
 import type { ServeProcess } from '../support/serve-process.js';
 import { treeSnapshot } from '../support/store-snapshot.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let pebble: PebbleHandle;
 let redis: RedisServerHandle;
@@ -24,7 +24,7 @@ afterAll(async () => {
 
 /** Each test gets its own namespace in the one Redis, as separate fleets would. */
 const freshStore = (): string => `${redis.url}?prefix=fleet-${randomUUID().slice(0, 8)}/`;
-const nodeHome = (): string => mkdtempSync(join(tmpdir(), 'acmectl-node-'));
+const nodeHome = (): string => tempDir('node');
 const common = (store: string): string[] => ['--store', store, '--server', pebble.directoryUrl, '--ca-bundle', pebble.caBundlePath];
 /** `acmectl serve` on Pebble's validation port, as on every node behind a load balancer. */
 const serveOn = (store: string, home: string): Promise<ServeProcess> =>

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPebble } from '../../scripts/lib/pebble.js';
 import type { PebbleHandle } from '../../scripts/lib/pebble.js';
 import { certificateOf, describeKey, keyMatchesCertificate, opensslVerify } from '../support/certificates.js';
 import { pebbleArgs, runCli } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let pebble: PebbleHandle;
 let home: string;
@@ -14,7 +14,7 @@ let root: string;
 
 beforeAll(async () => {
   pebble = await startPebble();
-  home = mkdtempSync(join(tmpdir(), 'acmectl-e2e-'));
+  home = tempDir('e2e');
   root = await pebble.rootCertificatePem();
 });
 afterAll(async () => pebble?.stop());

@@ -1,5 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPebble } from '../../scripts/lib/pebble.js';
@@ -7,6 +6,7 @@ import type { PebbleHandle } from '../../scripts/lib/pebble.js';
 import { keyMatchesCertificate, opensslVerify } from '../support/certificates.js';
 import { pebbleArgs, runCli } from '../support/cli.js';
 import { startNginx } from '../support/nginx.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let pebble: PebbleHandle;
 let nginx: { stop(): Promise<void> };
@@ -15,7 +15,7 @@ let served: string;
 
 /** A document root as on a user's server: world-traversable, so nginx's unprivileged workers can read it. */
 function documentRoot(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'acmectl-www-'));
+  const dir = tempDir('www');
   chmodSync(dir, 0o755);
   return dir;
 }
@@ -25,7 +25,7 @@ beforeAll(async () => {
   served = documentRoot();
   // nginx answers on the port where Pebble validates, serving `served`, as on a user's web server.
   nginx = await startNginx({ port: pebble.httpPort, root: served });
-  home = mkdtempSync(join(tmpdir(), 'acmectl-e2e-'));
+  home = tempDir('e2e');
 });
 afterAll(async () => {
   await nginx?.stop();

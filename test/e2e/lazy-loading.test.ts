@@ -1,15 +1,15 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const preload = fileURLToPath(new URL('../support/record-loaded-modules.cjs', import.meta.url));
 
 /** Package names the process loaded (a request is a bare name or, for ESM importing CommonJS, a path). */
 async function modulesLoadedBy(args: string[]): Promise<string[]> {
-  const home = mkdtempSync(join(tmpdir(), 'acmectl-lazy-'));
+  const home = tempDir('lazy');
   const record = join(home, 'modules.txt');
   await runCli(args, { home, env: { NODE_OPTIONS: `--require ${preload}`, RECORD_LOADED_MODULES: record } });
   const requests = readFileSync(record, 'utf8').split('\n');

@@ -1,11 +1,11 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPebble } from '../../scripts/lib/pebble.js';
 import type { PebbleHandle } from '../../scripts/lib/pebble.js';
 import { certificateOf } from '../support/certificates.js';
 import { pebbleArgs, runCli } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let pebble: PebbleHandle;
 beforeAll(async () => {
@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => pebble?.stop());
 
-const newHome = () => mkdtempSync(join(tmpdir(), 'acmectl-hooks-e2e-'));
+const newHome = () => tempDir('hooks-e2e');
 const issue = (home: string, name: string, extra: string[] = []) =>
   runCli(['issue', name, ...pebbleArgs(pebble), '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos', ...extra], { home });
 const renew = (home: string, extra: string[] = []) => runCli(['renew', '--no-random-sleep', ...pebbleArgs(pebble), ...extra], { home });

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPebble } from '../../scripts/lib/pebble.js';
@@ -8,6 +7,7 @@ import { certificateOf, keyMatchesCertificate } from '../support/certificates.js
 import { pebbleArgs, runCli } from '../support/cli.js';
 import { createWebroot, startNginx } from '../support/nginx.js';
 import { storeRevisions, treeSnapshot } from '../support/store-snapshot.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let pebble: PebbleHandle;
 beforeAll(async () => {
@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => pebble?.stop());
 
-const newHome = () => mkdtempSync(join(tmpdir(), 'acmectl-renew-'));
+const newHome = () => tempDir('renew');
 const cli = (home: string, args: string[]) => runCli([...args, ...pebbleArgs(pebble)], { home });
 const issue = (home: string, name: string, extra: string[] = []) =>
   cli(home, ['issue', name, '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos', ...extra]);

@@ -1,13 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
 import { parseConsulUrl, type ConsulStoreConfig } from '../../src/store/consul-url.js';
 import { parseStoreUrl } from '../../src/store/open.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'acmectl-consul-url-test-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = tempDir('consul-url-test');
 
 const noEnv = { env: {} };
 const defaults = { protocol: 'http' as const, port: 8500, kvPath: 'acmectl/', timeoutMs: 5000, tlsVerify: true };

@@ -5,10 +5,9 @@
  * after changing src/.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,20 +17,20 @@ import { leaseTestControls } from '../../src/store/lease.js';
 import { openStore, parseStoreUrl } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { startConsulStandin, type ConsulStandin } from '../support/consul-standin.js';
+import { tempDir } from '../support/temp-dir.js';
 import { describeStoreContract } from './contract.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const scratch = mkdtempSync(join(tmpdir(), 'acmectl-consul-test-'));
+const scratch = tempDir('consul-test');
 let standin: ConsulStandin;
 beforeAll(async () => {
   standin = await startConsulStandin();
 });
 afterAll(async () => {
   await standin.stop();
-  rmSync(scratch, { recursive: true, force: true });
 });
 
 describeStoreContract('consul (stand-in)', {

@@ -1,14 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
 import { parseEtcdUrl, type EtcdStoreConfig } from '../../src/store/etcd-url.js';
 import { parseStoreUrl } from '../../src/store/open.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'acmectl-etcd-url-test-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = tempDir('etcd-url-test');
 
 /** No environment: ACMECTL_STORE_PASSWORD of whoever runs the tests must not leak in. */
 const noEnv = { env: {} };

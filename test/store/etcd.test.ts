@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OperationError } from '../../src/core/errors.js';
@@ -8,6 +7,7 @@ import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { freePort } from '../../scripts/lib/pebble.js';
 import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
+import { tempDir } from '../support/temp-dir.js';
 import { describeStoreContract } from './contract.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -222,16 +222,14 @@ describe('etcd store availability', () => {
 describe('etcd store authentication', () => {
   const password = 'pa$$ w0rd/with@odd:chars';
   let server: EtcdServer;
-  let scratch: string;
+  const scratch = tempDir('etcd-auth');
   beforeAll(async () => {
     // Simple tokens expire after --auth-token-ttl seconds idle; 1 s lets a test see acmectl log in again.
     server = await startEtcd({ extraArgs: ['--auth-token-ttl', '1'] });
     await server.enableAuth(password);
-    scratch = mkdtempSync(join(tmpdir(), 'acmectl-etcd-auth-'));
   });
   afterAll(async () => {
     await server?.stop();
-    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   });
 
   const hostAndPrefix = (): string => `127.0.0.1:${server.clientPort}/acmectl-test/`;

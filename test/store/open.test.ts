@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OperationError, UsageError } from '../../src/core/errors.js';
 import { openStore, parseStoreUrl, type StoreUrl } from '../../src/store/open.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const context = { cwd: '/srv/app', homeDir: '/home/ops' };
 
@@ -63,8 +63,7 @@ describe('parseStoreUrl', () => {
 });
 
 describe('openStore', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'acmectl-open-test-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('open-test');
 
   it('opens memory: and sqlite: stores', async () => {
     const memory = await openStore('memory:');

@@ -1,16 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
 import { parseStoreUrl } from '../../src/store/open.js';
 import { parseRedisUrl, type RedisStoreConfig } from '../../src/store/redis-url.js';
 import type { StoreOpenContext } from '../../src/store/url-options.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'acmectl-redis-url-test-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('redis-url-test');
 const passwordFile = join(dir, 'redis-password');
-writeFileSync(passwordFile, 'from-file-secret\nsecond line is ignored\n', { mode: 0o600 });
+// In a hook: at file scope, tempDir() only creates the directory in its own beforeAll, registered just before.
+beforeAll(() => writeFileSync(passwordFile, 'from-file-secret\nsecond line is ignored\n', { mode: 0o600 }));
 
 /** No environment at all, so a developer's own ACMECTL_STORE_PASSWORD cannot leak into the expectations. */
 const noEnv: StoreOpenContext = { env: {} };

@@ -1,9 +1,8 @@
 // The Redis store against a real redis-server (test/support/redis-server.ts): the shared contract suite
 // (including two OS processes racing through the built code, so run `npx tsc -p tsconfig.build.json` first),
 // then what only Redis has: passwords and ACL users, prefixes and databases, TLS, a server that goes away.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Redis } from 'ioredis';
@@ -12,6 +11,7 @@ import { OperationError } from '../../src/core/errors.js';
 import { openStore, type StoreUrlContext } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { startRedis, type RedisServerHandle } from '../support/redis-server.js';
+import { tempDir } from '../support/temp-dir.js';
 import { describeStoreContract } from './contract.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -82,14 +82,12 @@ describeStoreContract('redis', {
 describe('Redis store: passwords and users', () => {
   const password = 'pw-Z8q!secret-redis';
   let secured: RedisServerHandle;
-  let scratch: string;
+  const scratch = tempDir('redis-test');
   beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'acmectl-redis-test-'));
     secured = await startRedis({ password });
   });
   afterAll(async () => {
     await secured?.dispose();
-    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   });
   const withPassword = (secret: string): string => secured.url.replace('redis://', `redis://:${encodeURIComponent(secret)}@`);
 

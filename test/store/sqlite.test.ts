@@ -1,17 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OperationError } from '../../src/core/errors.js';
 import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../src/store/sqlite.js';
+import { tempDir } from '../support/temp-dir.js';
 import { describeStoreContract } from './contract.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const root = mkdtempSync(join(tmpdir(), 'acmectl-sqlite-test-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('sqlite-test');
 
 const contractFile = join(root, 'contract', 'acmectl.db');
 describeStoreContract('sqlite', {

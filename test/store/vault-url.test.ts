@@ -1,14 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
 import { parseStoreUrl } from '../../src/store/open.js';
 import { parseVaultUrl, SecretText, type VaultStoreConfig } from '../../src/store/vault-url.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'acmectl-vault-url-test-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('vault-url-test');
 
 /** The config without its secrets (compared separately: SecretText hides them from toEqual on purpose). */
 function shapeOf(config: VaultStoreConfig): unknown {

@@ -5,9 +5,8 @@
  * contract suite against a real Vault when one is available.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { OperationError } from '../../src/core/errors.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { VAULT_MAX_VALUE_BYTES } from '../../src/store/vault.js';
+import { tempDir } from '../support/temp-dir.js';
 import { startVaultStandin, type VaultStandin } from '../support/vault-standin.js';
 import { describeStoreContract } from './contract.js';
 
@@ -25,11 +25,10 @@ const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const scratch = mkdtempSync(join(tmpdir(), 'acmectl-vault-test-'));
+const scratch = tempDir('vault-test');
 const standin = await startVaultStandin({ token: TOKEN, mounts: ['secret', 'kv'] });
 afterAll(async () => {
   await standin.stop();
-  rmSync(scratch, { recursive: true, force: true });
 });
 
 const contractUrl = `${standin.url}/secret/acmectl-contract?token=${TOKEN}`;

@@ -12,10 +12,12 @@ export interface CliResult {
 
 /**
  * Runs the BUILT command line (bin/acmectl.js → dist/), as a user would, with a clean environment:
- * no ACMECTL_* variables leak in from the developer's shell, and no terminal (plain output).
+ * no ACMECTL_* variables leak in from the developer's shell, and no terminal (plain output). TMPDIR passes
+ * through, so that whatever the CLI and its hooks put in the temp directory stays in the test run's own, which
+ * test/support/temp-guard.ts checks is empty at the end.
  */
 export function runCli(args: string[], options: { home: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number }): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: options.home, ACMECTL_HOME: options.home, NO_COLOR: '1', ...options.env };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR, HOME: options.home, ACMECTL_HOME: options.home, NO_COLOR: '1', ...options.env };
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env, cwd: options.cwd ?? options.home, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

@@ -107,7 +107,6 @@ describe('nginx harness', () => {
 
   afterAll(async () => {
     await nginx?.stop();
-    await webroot?.remove();
   });
 
   /** Writes a challenge file the way acmectl must: world-readable file in 0755 directories. */

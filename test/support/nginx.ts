@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 import { ensureCommandsInstalled, findExecutable, ManagedProcess, requestText, waitUntilServing, type LogFn } from './pebble.js';
+import { tempDir } from './temp-dir.js';
 
 /** Debian's nginx lives in /usr/sbin, which is not on non-root users' PATH. */
 const SBIN_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
@@ -35,23 +36,22 @@ export async function ensureNginxInstalled({ log }: { log?: LogFn } = {}): Promi
 }
 
 export interface WebrootDirectory {
-  /** The webroot: mode 0755, inside a 0755 parent, inside the system temp dir. */
+  /** The webroot: mode 0755, inside a 0755 parent made by tempDir('webroot'), inside the system temp dir. */
   root: string;
-  /** Removes the webroot and its parent. */
-  remove(): Promise<void>;
 }
 
 /**
  * Creates an empty webroot that nginx workers running as an unprivileged user can traverse
- * (mkdtemp makes 0700 directories, which `nobody` could not enter; we open them to 0755).
+ * (tempDir() makes 0700 directories, which `nobody` could not enter; we open them to 0755). It is removed
+ * like any tempDir(): at the end of the test, or after the file's tests when created in beforeAll.
  */
 export async function createWebroot(): Promise<WebrootDirectory> {
-  const parent = await mkdtemp(join(tmpdir(), 'acmectl-webroot-'));
+  const parent = tempDir('webroot');
   await chmod(parent, 0o755);
   const root = join(parent, 'www');
   await mkdir(root);
   await chmod(root, 0o755); // explicit: the umask could have narrowed mkdir's mode
-  return { root, remove: () => rm(parent, { recursive: true, force: true }) };
+  return { root };
 }
 
 export interface StartNginxOptions {
@@ -92,6 +92,7 @@ export async function startNginx(options: StartNginxOptions): Promise<NginxHandl
   const workerUser = isRoot ? 'nobody' : undefined;
   if (workerUser) await assertTraversableByOthers(root);
 
+  // Not tempDir(): this belongs to the server, which may outlive the scope that started it; stop() removes it.
   const dir = await mkdtemp(join(tmpdir(), 'acmectl-nginx-'));
   // Workers (nobody) need to enter this dir to use the temp paths nginx creates in it.
   await chmod(dir, 0o755);

@@ -11,9 +11,15 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs the built `acmectl serve` as a fleet node would, and waits until it listens. */
+/**
+ * Runs the built `acmectl serve` as a fleet node would, and waits until it listens. TMPDIR passes through, as in
+ * runCli(), to keep its temp files inside the test run's guarded temp directory.
+ */
 export async function startServe(args: string[], env: Record<string, string>): Promise<ServeProcess> {
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', ...args], { env: { PATH: process.env.PATH, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,6 +1,11 @@
 import type { Reporter, TestModule } from 'vitest/node';
 
-/** Ends the run with one plain line, "N passed, N failed, N skipped", which CI reads as the verdict. */
+import { takeLeftoverReport } from './temp-guard.js';
+
+/**
+ * Ends the run with one plain line, "N passed, N failed, N skipped", which CI reads as the verdict. Temp entries
+ * the run left behind (see temp-guard.ts) are listed above it and count as one failure.
+ */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
@@ -12,6 +17,12 @@ export default class SummaryReporter implements Reporter {
         else counts.skipped++;
       }
       if (module.state() === 'failed' && module.children.size === 0) counts.failed++; // a file that failed to load
+    }
+    const leftovers = takeLeftoverReport();
+    if (leftovers !== undefined) {
+      process.stdout.write(`\n${leftovers}\n`);
+      counts.failed++;
+      process.exitCode = 1;
     }
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }
