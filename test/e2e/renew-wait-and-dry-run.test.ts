@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPebble } from '../../scripts/lib/pebble.js';
+import type { PebbleHandle } from '../../scripts/lib/pebble.js';
+import { BIN, cliEnv, pebbleArgs, runCli } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
+
+let pebble: PebbleHandle;
+let home: string;
+beforeAll(async () => {
+  pebble = await startPebble();
+  home = tempDir('renew-wait');
+  const issued = await runCli(
+    ['issue', 'wait.example.test', ...pebbleArgs(pebble), '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos'],
+    { home },
+  );
+  if (issued.code !== 0) throw new Error(`setup: issue failed:\n${issued.stderr}`);
+});
+afterAll(async () => pebble?.stop());
+
+const serial = async () => (JSON.parse((await runCli(['show', 'wait.example.test', '--json'], { home })).stdout) as { serial: string }).serial;
+
+/** Starts the CLI off a terminal (as cron does), returns its first line on stderr, and stops it. */
+async function firstMessageLine(args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv({ home }), cwd: home, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => reject(new Error(`no line on stderr within 30 s: ${JSON.stringify(text)}`)), 30_000);
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('\n')) {
+          clearTimeout(timer);
+          resolve(text.slice(0, text.indexOf('\n')));
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`exited (${code}) before printing a line: ${JSON.stringify(text)}`));
+      });
+    });
+  } finally {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+describe('the random wait of renew', () => {
+  it('is said on the first line, with its length and how to skip it, when cron-like runs find work', async () => {
+    // Not on a terminal, no name, no --force, and --days makes the certificate due: the cron case.
+    const line = await firstMessageLine(['renew', '--days', '3650']);
+    expect(line).toMatch(/^waiting \d{1,3} s before contacting the CA, so that servers renewing from cron do not all arrive at once \(--no-random-sleep skips the wait\)$/);
+  });
+
+  it('is skipped when a person names the certificate or forces the renewal', async () => {
+    for (const args of [['renew', 'wait.example.test', '--force'], ['renew', '--force'], ['renew', 'wait.example.test', '--days', '3650']]) {
+      const before = await serial();
+      // A wait of up to 480 s would outlast this timeout: finishing at all shows there was none.
+      const result = await runCli(args, { home, timeoutMs: 45_000 });
+      expect(result.code, `${args.join(' ')}\n${result.stderr}`).toBe(0);
+      expect(result.stderr).not.toMatch(/waiting/);
+      expect(await serial()).not.toBe(before);
+    }
+  });
+
+  it('happens with --random-sleep even for a named certificate', async () => {
+    const line = await firstMessageLine(['renew', 'wait.example.test', '--force', '--random-sleep']);
+    expect(line).toMatch(/^waiting \d{1,3} s before contacting the CA/);
+  });
+});
+
+describe('renew --dry-run', () => {
+  it('simulates the renewal of every certificate, due or not, and changes nothing', async () => {
+    const before = await serial();
+    const result = await runCli(['renew', '--dry-run', '--no-random-sleep'], { home });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^renewed wait\.example\.test: serial [0-9A-F]+, valid until .* \(dry run\)$/m);
+    expect(result.stdout).toMatch(/^dry run: 1 renewed, 0 not due, 0 failed$/m);
+    expect(await serial()).toBe(before);
+  });
+});
