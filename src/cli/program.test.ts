@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CommandInput } from './command.js';
-import { buildProgram } from './program.js';
+import { buildProgram, VERSION } from './program.js';
 
 type Parsed = Omit<CommandInput, 'reporter' | 'signal'> & { command: string };
 
@@ -42,5 +43,26 @@ describe('argv → command input', () => {
 
   it.each([[['issue']], [['issue', 'x', '--key-type', 'dsa']], [['bogus']], [['issue', 'x', '--unknown']], [['show']]])('refuses %j', async (argv) => {
     await expect(parse(argv)).rejects.toMatchObject({ exitCode: 1 }); // main() turns every parse error into exit 2
+  });
+
+  it('export NAME --version N is export\'s --version, not the program\'s', async () => {
+    const parsed = await parse(['export', 'example.com', '--version', '3']);
+    expect(parsed.command).toBe('exportCommand');
+    expect(parsed.options).toMatchObject({ version: '3' });
+  });
+});
+
+describe('version', () => {
+  it.each([['-V'], ['--version']])('%s prints VERSION and exits 0', async (flag) => {
+    let printed = '';
+    const program = buildProgram(async () => {}).configureOutput({ writeOut: (text) => (printed += text) });
+    await expect(program.parseAsync([flag], { from: 'user' })).rejects.toMatchObject({ code: 'commander.version', exitCode: 0 });
+    expect(printed).toBe(`${VERSION}\n`);
+  });
+
+  // VERSION is a constant so that start-up never reads package.json; this keeps the two from drifting.
+  it("VERSION is package.json's version", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
   });
 });

@@ -17,7 +17,7 @@ export function buildProgram(dispatch: Dispatch): Commander {
   const program = new Commander('acmectl')
     .exitOverride() // before the subcommands, which inherit it: main() maps parse errors to exit code 2
     .description('Obtain, renew and deploy TLS certificates from Let\'s Encrypt or any ACME CA (HTTP-01)')
-    .version(VERSION, '--version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     // Program options only before the command, so that `export NAME --version 2` is export's --version.
     // The global options are declared on every command as well: `acmectl list --json` works too.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command as Commander } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { renderBashCompletion } from './completion-bash.js';
-import { buildProgram } from './program.js';
+import { buildProgram, VERSION } from './program.js';
 
 const root = new URL('../../', import.meta.url);
 const program = buildProgram(async () => {});
@@ -33,6 +33,13 @@ describe('man/acmectl.1', () => {
     for (const option of command.options) expect(page).toContain(option.long!);
   });
   it('documents the global options', () => {
-    for (const option of program.options) expect(page).toContain(option.long!);
+    for (const option of program.options) {
+      expect(page).toContain(option.long!);
+      // e.g. `.BR \-V ", " \-\-version`: the short form is documented next to the long one
+      if (option.short) expect(page).toMatch(new RegExp(`^\\.BR ${option.short} ", " ${option.long}$`, 'm'));
+    }
+  });
+  it('names the current version in its header', () => {
+    expect(page.split('\n')[0]).toContain(`"acmectl ${VERSION}"`);
   });
 });
