@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateLocalhostCertificates } from '../../scripts/lib/pebble.js';
+import { tempDir } from '../../test/support/temp-dir.js';
+import { CaUnreachableError, loadAcmeClient, trustForOrigin } from './transport.js';
+
+// Two HTTPS servers on loopback, each with its own private CA: what a renew run over certificates from two
+// private CAs talks to. A bundle trusted for one must never make the other's certificate trusted.
+interface PrivateServer {
+  url: string;
+  caPem: string;
+  server: Server;
+}
+let first: PrivateServer;
+let second: PrivateServer;
+
+async function startPrivateServer(name: string): Promise<PrivateServer> {
+  const dir = tempDir(`transport-${name}`);
+  const { caCertPath, serverCertPath, serverKeyPath } = await generateLocalhostCertificates(dir);
+  const server = createServer({ cert: readFileSync(serverCertPath), key: readFileSync(serverKeyPath) }, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end('{"ok":true}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `https://localhost:${(server.address() as { port: number }).port}/dir`, caPem: readFileSync(caCertPath, 'utf8'), server };
+}
+
+beforeAll(async () => {
+  [first, second] = await Promise.all([startPrivateServer('first'), startPrivateServer('second')]);
+});
+afterAll(async () => {
+  for (const s of [first, second]) if (s) await new Promise((resolve) => s.server.close(resolve));
+});
+
+async function get(url: string): Promise<unknown> {
+  const acme = await loadAcmeClient({ requestTimeoutMs: 5000 });
+  try {
+    return (await acme.axios.get(url, { validateStatus: () => true })).status;
+  } catch (error) {
+    return error;
+  }
+}
+
+describe('trust per CA origin', () => {
+  it('trusts a private CA only for the origin it was given for', async () => {
+    expect(await get(first.url)).toBeInstanceOf(CaUnreachableError);
+
+    trustForOrigin(first.url, first.caPem);
+    expect(await get(first.url)).toBe(200);
+    const other = await get(second.url);
+    expect(other).toBeInstanceOf(CaUnreachableError);
+    expect((other as Error).message).toMatch(/not trusted/);
+
+    trustForOrigin(second.url, second.caPem);
+    expect(await get(second.url)).toBe(200);
+    expect(await get(first.url)).toBe(200);
+  });
+});
