@@ -48,6 +48,7 @@ export class Reporter {
     this.verbose = options.verbose === true;
     this.out = options.stdout ?? process.stdout;
     this.err = options.stderr ?? process.stderr;
+    for (const stream of new Set([this.out, this.err])) dropWriteErrors(stream);
   }
 
   static async create(options: ReporterOptions = {}): Promise<Reporter> {
@@ -165,6 +166,19 @@ export class Reporter {
     this.active.clear();
     if (this.spinner?.isSpinning) this.spinner.stop();
   }
+}
+
+const guardedStreams = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A terminal that went away (EIO once it hung up) or a pipe whose reader left (EPIPE) must not crash the run
+ * with an unhandled 'error' event in the middle of its cleanup (challenge files, hooks, locks): what cannot be
+ * printed is dropped.
+ */
+function dropWriteErrors(stream: NodeJS.WritableStream): void {
+  if (guardedStreams.has(stream)) return;
+  guardedStreams.add(stream);
+  stream.on('error', () => undefined);
 }
 
 /** Narrower than this at start, a spinner line would wrap at once: plain lines instead. */
