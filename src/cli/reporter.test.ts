@@ -161,6 +161,14 @@ describe('Reporter', () => {
     });
   });
 
+  it('survives a terminal that hung up (EIO) or a pipe whose reader left (EPIPE): write errors are dropped', async () => {
+    const { r, stdout, stderr } = await reporter({ tty: true });
+    const eio = Object.assign(new Error('write EIO'), { code: 'EIO' });
+    expect(() => stderr.emit('error', eio)).not.toThrow();
+    expect(() => stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).not.toThrow();
+    expect(r.error(new OperationError('still reported'))).toBe(1);
+  });
+
   it('maps unexpected errors to exit code 1', async () => {
     const { r } = await reporter({});
     expect(r.error(new TypeError('oops'))).toBe(1);
