@@ -1,4 +1,4 @@
-import { OperationError } from '../core/errors.js';
+import { abortedError, OperationError } from '../core/errors.js';
 import type { ProgressListener } from '../core/events.js';
 import type { Identifier } from '../core/identifiers.js';
 import type { Http01Challenge, Http01Solver } from '../challenge/solver.js';
@@ -88,6 +88,8 @@ async function validateAuthorizations(ca: CaClient, order: AcmeOrder, request: O
     );
     const notPresented = presenting.find((p): p is PromiseRejectedResult => p.status === 'rejected');
     if (notPresented) throw notPresented.reason;
+    // Interrupted while the answers were being put in place: do not ask the CA to validate them.
+    if (request.signal?.aborted) throw abortedError(request.signal, 'before the validation');
     const outcomes = await Promise.allSettled(
       work.map(async ({ authz, challenge }) => {
         await ca.respondToChallenge(challenge.url);

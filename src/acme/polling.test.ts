@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AbortedError, OperationError } from '../core/errors.js';
-import { POLL_DELAYS_MS, parseRetryAfter, pollUntil } from './polling.js';
+import { abortableSleep, POLL_DELAYS_MS, parseRetryAfter, pollUntil } from './polling.js';
 
 /** A fake clock: sleep() advances time and records each delay. */
 function fakeClock(start = 1_000_000) {
@@ -63,6 +63,15 @@ describe('pollUntil', () => {
     const promise = pollUntil(async () => ({ value: 0 }), () => false, { deadline: Date.now() + 60_000, what: 'z', signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
     await expect(promise).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it('says why it was cancelled when the reason is an AbortedError (a signal, a lost lease)', async () => {
+    const controller = new AbortController();
+    const promise = pollUntil(async () => ({ value: 0 }), () => false, { deadline: Date.now() + 60_000, what: 'the order', signal: controller.signal });
+    setTimeout(() => controller.abort(new AbortedError('interrupted by SIGTERM')), 20);
+    await expect(promise).rejects.toThrow(/^interrupted by SIGTERM while waiting for the order$/);
+    await expect(abortableSleep(60_000, controller.signal)).rejects.toThrow(/^interrupted by SIGTERM$/);
+    await expect(abortableSleep(60_000, AbortSignal.abort())).rejects.toThrow(/^cancelled$/);
   });
 
   it('has a first delay within 250 ms', () => {

@@ -1,4 +1,4 @@
-import { AbortedError, OperationError } from '../core/errors.js';
+import { abortedError, OperationError } from '../core/errors.js';
 
 export interface PollResult<T> {
   value: T;
@@ -32,7 +32,7 @@ export async function pollUntil<T>(check: () => Promise<PollResult<T>>, settled:
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? abortableSleep;
   for (let attempt = 0; ; attempt++) {
-    if (options.signal?.aborted) throw new AbortedError(`cancelled while waiting for ${options.what}`);
+    if (options.signal?.aborted) throw abortedError(options.signal, `while waiting for ${options.what}`);
     const { value, retryAfterMs } = await check();
     if (settled(value)) return value;
     const ownDelay = POLL_DELAYS_MS[Math.min(attempt, POLL_DELAYS_MS.length - 1)]!;
@@ -42,7 +42,12 @@ export async function pollUntil<T>(check: () => Promise<PollResult<T>>, settled:
       const asked = retryAfterMs && retryAfterMs > remaining ? ` (the CA asked to retry after ${Math.ceil(retryAfterMs / 1000)} s)` : '';
       throw new OperationError(`timed out waiting for ${options.what}${asked}`, { hint: 'the CA may be slow or overloaded: try again later, or raise --order-timeout' });
     }
-    await sleep(delay, options.signal);
+    try {
+      await sleep(delay, options.signal);
+    } catch (error) {
+      if (options.signal?.aborted) throw abortedError(options.signal, `while waiting for ${options.what}`);
+      throw error;
+    }
   }
 }
 
@@ -55,16 +60,17 @@ export function parseRetryAfter(header: unknown, now: number = Date.now()): numb
   return Math.max(0, date - now);
 }
 
+/** Waits `ms`; rejects with an AbortedError that gives the signal's reason (see abortedError) once it is aborted. */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError('cancelled'));
+    if (signal?.aborted) return reject(abortedError(signal));
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(new AbortedError('cancelled'));
+      reject(abortedError(signal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -1,20 +1,62 @@
 import { CommanderError } from 'commander';
+import { AbortedError } from '../core/errors.js';
 import type { Command } from './command.js';
 import type { GlobalOptions } from './context.js';
 import { buildProgram } from './program.js';
 import { Reporter } from './reporter.js';
 
 /**
+ * The signals that interrupt a command, with their numbers: interrupted, acmectl exits with 128 + the number,
+ * as a shell reports a process a signal ended. SIGHUP arrives when the terminal goes away (an ssh session or
+ * the `script`/`expect` around acmectl ends).
+ */
+const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * After the first signal the command has this long to clean up (challenge files and listeners, hooks' process
+ * groups, which get SIGKILL after 2 s, lock leases) before the process exits anyway. A request to the CA that
+ * is in flight is not cancelled and may take up to --request-timeout; this bound wins.
+ */
+const CLEANUP_GRACE_MS = 5_000;
+
+/**
  * Parses argv, runs the command, reports the outcome and returns the exit code (SPEC §4):
- * 0 success, 1 an operation failed, 2 the input was wrong.
+ * 0 success, 1 an operation failed, 2 the input was wrong, 128 + n interrupted by signal n.
+ *
+ * On SIGINT, SIGTERM or SIGHUP the command's signal is aborted: whatever it waits for stops with an
+ * AbortedError that names the signal, and its own cleanup runs. A command that still completes (the work
+ * was done, or `serve`, which such a signal stops normally) exits 0; otherwise the exit code is the
+ * signal's. A second signal, or a cleanup that outlasts CLEANUP_GRACE_MS, ends the process at once with
+ * that code.
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let exitCode = 0;
+  let interruptedBy: StopSignal | undefined;
   let reporter: Reporter | undefined;
+  /** Set once the command's outcome is known; the grace timer may still fire if something keeps the loop alive. */
+  let decided: number | undefined;
+  const exitNow = (why: string): void => {
+    const signal = interruptedBy!;
+    if (decided === undefined) {
+      try {
+        reporter?.error(new AbortedError(`interrupted by ${signal}: ${why}`));
+      } catch {
+        // Exiting matters more than saying so.
+      }
+    }
+    if (signal === 'SIGHUP') endByHangup();
+    process.exit(decided ?? 128 + STOP_SIGNALS[signal]);
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interruptedBy !== undefined) return exitNow(`${signal} again, stopping without finishing the cleanup`);
+    interruptedBy = signal as StopSignal;
+    controller.abort(new AbortedError(`interrupted by ${signal}`));
+    // Unref'd: a process that has finished is not kept alive by it.
+    setTimeout(() => exitNow(`the cleanup did not finish within ${CLEANUP_GRACE_MS / 1000} s, stopping without it`), CLEANUP_GRACE_MS).unref();
+  };
+  for (const signal of Object.keys(STOP_SIGNALS)) process.on(signal, onSignal);
+  let exitCode = 0;
   const program = buildProgram(async (load, input) => {
     reporter = await Reporter.create(reporterOptions(input.global));
     try {
@@ -36,10 +78,24 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = (reporter ?? (await Reporter.create())).error(error);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of Object.keys(STOP_SIGNALS)) process.off(signal, onSignal);
   }
+  if (interruptedBy !== undefined && exitCode !== 0) exitCode = 128 + STOP_SIGNALS[interruptedBy];
+  decided = exitCode;
+  if (interruptedBy === 'SIGHUP') endByHangup();
   return exitCode;
+}
+
+/**
+ * After SIGHUP the terminal is gone, and on it Node's own exit path aborts the process (SIGABRT, a core file):
+ * it restores the terminal's modes with tcsetattr, which fails with EIO (nodejs/node#51519, fixed only in
+ * later releases). So, its cleanup done, acmectl ends the way a process without a SIGHUP handler does:
+ * killed by SIGHUP, which a shell reports as 129. Every SIGHUP listener goes first (also signal-exit's, which
+ * ora's cursor handling loads; restoring the cursor of a terminal that is gone is moot).
+ */
+function endByHangup(): void {
+  process.removeAllListeners('SIGHUP');
+  process.kill(process.pid, 'SIGHUP');
 }
 
 function reporterOptions(global: GlobalOptions): Parameters<typeof Reporter.create>[0] {

@@ -4,21 +4,43 @@ import { AcmeProblemError } from '../acme/problem.js';
 import { OperationError, UsageError } from '../core/errors.js';
 import { Reporter } from './reporter.js';
 
-function stream(isTTY: boolean): NodeJS.WriteStream & { text: () => string } {
+/** Output beyond this means something is looping: the fake terminal throws instead of filling memory. */
+const OUTPUT_CAP = 64 * 1024;
+
+type FakeStream = NodeJS.WriteStream & { text: () => string };
+
+/**
+ * A fake stream. As on a real terminal, the cursor methods write their escape sequences, so a spinner that
+ * loops clearing lines shows up as bytes (and hits OUTPUT_CAP) instead of spinning silently.
+ */
+function stream(isTTY: boolean, size: { columns?: number; rows?: number } = { columns: 80, rows: 24 }): FakeStream {
   let text = '';
   const writable = new Writable({
     write(chunk: Buffer, _encoding, done) {
       text += chunk.toString();
       done();
     },
-  }) as unknown as NodeJS.WriteStream & { text: () => string };
-  Object.assign(writable, { isTTY, columns: 80, text: () => text, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+  }) as unknown as FakeStream;
+  const write = writable.write.bind(writable);
+  Object.assign(writable, {
+    isTTY,
+    columns: size.columns,
+    rows: size.rows,
+    text: () => text,
+    write: (...args: Parameters<typeof write>) => {
+      if (text.length > OUTPUT_CAP) throw new Error(`more than ${OUTPUT_CAP} bytes written: output is not bounded`);
+      return write(...args);
+    },
+    cursorTo: (x: number) => writable.write(`\u001b[${x + 1}G`),
+    moveCursor: (_dx: number, dy: number) => writable.write(dy < 0 ? `\u001b[${-dy}A` : dy > 0 ? `\u001b[${dy}B` : ''),
+    clearLine: () => writable.write('\u001b[0K'),
+  });
   return writable;
 }
 
-async function reporter(options: { tty?: boolean; json?: boolean; quiet?: boolean; env?: NodeJS.ProcessEnv; color?: boolean }) {
+async function reporter(options: { tty?: boolean; size?: { columns?: number; rows?: number }; json?: boolean; quiet?: boolean; env?: NodeJS.ProcessEnv; color?: boolean }) {
   const stdout = stream(false);
-  const stderr = stream(options.tty ?? false);
+  const stderr = stream(options.tty ?? false, options.size);
   const r = await Reporter.create({ stdout, stderr, json: options.json, quiet: options.quiet, color: options.color, env: options.env ?? {} });
   return { r, stdout, stderr };
 }
@@ -97,6 +119,54 @@ describe('Reporter', () => {
       }),
     );
     expect(stderr.text()).toContain('error: the CA refused creating the order: rejectedIdentifier: no\n  - x.example.com: dns: NXDOMAIN\n');
+  });
+
+  describe('on a terminal without a usable size', () => {
+    // Serial consoles, CI runners, `script`, `docker run -t` before the size arrives: 0 × 0 or no size at all.
+    it.each([
+      ['0 columns and 0 rows', { columns: 0, rows: 0 }],
+      ['no size at all', { columns: undefined, rows: undefined }],
+      ['a width that is not a number', { columns: Number.NaN, rows: 24 }],
+      ['an absurd width', { columns: 2 ** 31, rows: 24 }],
+      ['a width too narrow for a spinner line', { columns: 5, rows: 24 }],
+    ])('with %s: plain lines (colours kept), bounded output', async (_what, size) => {
+      const { r, stdout, stderr } = await reporter({ tty: true, size });
+      expect(r.mode).toBe('plain');
+      steps(r);
+      r.info('a message');
+      r.warn('careful');
+      r.result({ ok: true }, () => ['done']);
+      r.close();
+      expect(stderr.text()).toBe('order created\nfailed: a not validated\na message\n\u001b[33mwarning:\u001b[39m careful\n');
+      expect(stdout.text()).toBe('done\n');
+    });
+
+    it('keeps output bounded when the terminal is resized to 0 columns (SIGWINCH) while the spinner runs', async () => {
+      const { r, stderr } = await reporter({ tty: true, size: { columns: 80, rows: 24 } });
+      expect(r.mode).toBe('human');
+      r.progress({ step: 'order', phase: 'start', message: 'creating the order' });
+      for (const columns of [0, Number.NaN, undefined, -1, 0.5]) {
+        Object.assign(stderr, { columns, rows: 0 });
+        stderr.emit('resize');
+        r.progress({ step: 'authorization', phase: 'start', id: 'a', message: 'validating a.example.com, a name long enough to need several lines' });
+        r.info('a message while it spins');
+        r.debug('not shown without -v');
+        r.progress({ step: 'authorization', phase: 'done', id: 'a', message: 'a.example.com validated' });
+      }
+      r.progress({ step: 'order', phase: 'done', message: 'order created' });
+      r.close();
+      expect(stderr.text().length).toBeLessThan(10 * 1024);
+      expect(stderr.text()).toMatch(/✔\u001b\[39m order created\n/);
+      expect(stderr.text().match(/a message while it spins\n/g)).toHaveLength(5);
+    });
+  });
+
+  it('survives a terminal that hung up (EIO) or a pipe whose reader left (EPIPE): write errors are dropped', async () => {
+    const { r, stdout, stderr } = await reporter({ tty: true });
+    const eio = Object.assign(new Error('write EIO'), { code: 'EIO' });
+    expect(() => stderr.emit('error', eio)).not.toThrow();
+    expect(() => stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).not.toThrow();
+    expect(r.error(new OperationError('still reported'))).toBe(1);
   });
 
   it('maps unexpected errors to exit code 1', async () => {

@@ -5,8 +5,9 @@ import type { ProgressEvent } from '../core/events.js';
 
 /**
  * All printing lives here (SPEC §4). stdout carries data, stderr carries messages for people.
- * - human: a terminal: colours and a spinner per step
- * - plain: not a terminal (cron): one line per finished step, no colours
+ * - human: a terminal whose width is known: colours and a spinner per step
+ * - plain: not a terminal (cron), or a terminal without a usable size (serial console, `script`, a CI runner,
+ *          `docker run -t` before the size arrives): one line per finished step; colours only on a terminal
  * - json:  exactly one JSON document on stdout; messages still go to stderr as plain lines
  * - quiet: errors only
  */
@@ -47,12 +48,14 @@ export class Reporter {
     this.verbose = options.verbose === true;
     this.out = options.stdout ?? process.stdout;
     this.err = options.stderr ?? process.stderr;
+    for (const stream of new Set([this.out, this.err])) dropWriteErrors(stream);
   }
 
   static async create(options: ReporterOptions = {}): Promise<Reporter> {
     const stderr = options.stderr ?? process.stderr;
     const env = options.env ?? process.env;
-    const mode: ReporterMode = options.quiet ? 'quiet' : options.json ? 'json' : stderr.isTTY && !env.CI ? 'human' : 'plain';
+    const spinnerFits = stderr.isTTY === true && !env.CI && isUsableWidth(stderr.columns, MIN_SPINNER_COLUMNS);
+    const mode: ReporterMode = options.quiet ? 'quiet' : options.json ? 'json' : spinnerFits ? 'human' : 'plain';
     const reporter = new Reporter(options, mode);
     if (wantsColor(options, stderr, env)) {
       // chalk is loaded only when colours are used; FORCE_COLOR can ask for colours off a terminal.
@@ -62,7 +65,7 @@ export class Reporter {
     }
     if (mode === 'human') {
       const { default: ora } = await import('ora');
-      reporter.spinner = ora({ stream: stderr, isEnabled: true, discardStdin: false });
+      reporter.spinner = ora({ stream: sizedStream(stderr), isEnabled: true, discardStdin: false });
     }
     return reporter;
   }
@@ -163,6 +166,63 @@ export class Reporter {
     this.active.clear();
     if (this.spinner?.isSpinning) this.spinner.stop();
   }
+}
+
+const guardedStreams = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A terminal that went away (EIO once it hung up) or a pipe whose reader left (EPIPE) must not crash the run
+ * with an unhandled 'error' event in the middle of its cleanup (challenge files, hooks, locks): what cannot be
+ * printed is dropped.
+ */
+function dropWriteErrors(stream: NodeJS.WritableStream): void {
+  if (guardedStreams.has(stream)) return;
+  guardedStreams.add(stream);
+  stream.on('error', () => undefined);
+}
+
+/** Narrower than this at start, a spinner line would wrap at once: plain lines instead. */
+const MIN_SPINNER_COLUMNS = 20;
+/** No terminal is wider; a larger value is garbage. */
+const MAX_COLUMNS = 10_000;
+/** Assumed until the terminal reports a usable width (the spinner starts only with one, so this is a last resort). */
+const FALLBACK_COLUMNS = 80;
+
+function isUsableWidth(columns: unknown, min: number): columns is number {
+  return typeof columns === 'number' && Number.isInteger(columns) && columns >= min && columns <= MAX_COLUMNS;
+}
+
+/**
+ * The terminal as ora sees it: the same stream, but `columns` is always a usable positive width and `rows` is
+ * a positive number or undefined. ora counts the lines to clear as ceil(width / columns) with `columns ?? 80`;
+ * a terminal resized to 0 columns mid-run (SIGWINCH) would make that Infinity and its clear() loop forever
+ * writing cursor-up sequences, synchronously, so that not even a signal handler could run. A width that is not
+ * usable keeps the last usable one.
+ */
+function sizedStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  let lastColumns = isUsableWidth(stream.columns, 1) ? stream.columns : FALLBACK_COLUMNS;
+  const sized = {
+    get isTTY() {
+      return stream.isTTY;
+    },
+    get columns() {
+      const columns = stream.columns;
+      if (isUsableWidth(columns, 1)) lastColumns = columns;
+      return lastColumns;
+    },
+    get rows() {
+      const rows = stream.rows;
+      return typeof rows === 'number' && Number.isInteger(rows) && rows > 0 ? rows : undefined;
+    },
+    // What ora and cli-cursor call on their stream (ora replaces `write` on this object while it spins).
+    write: (...args: unknown[]): boolean => (stream.write as (...a: unknown[]) => boolean).apply(stream, args),
+    cursorTo: (x: number, y?: number): boolean => stream.cursorTo(x, y),
+    moveCursor: (dx: number, dy: number): boolean => stream.moveCursor(dx, dy),
+    clearLine: (direction: -1 | 0 | 1): boolean => stream.clearLine(direction),
+    once: (event: string, listener: (...args: unknown[]) => void) => (stream.once(event, listener), sized),
+    removeListener: (event: string, listener: (...args: unknown[]) => void) => (stream.removeListener(event, listener), sized),
+  };
+  return sized as unknown as NodeJS.WriteStream;
 }
 
 function wantsColor(options: ReporterOptions, stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {

@@ -32,5 +32,19 @@ export class OperationError extends AcmectlError {
   }
 }
 
-/** The operation was cancelled (SIGINT/SIGTERM or a lost lock lease). Exit code 1. */
+/**
+ * The operation was cancelled (SIGINT/SIGTERM/SIGHUP or a lost lock lease). Exit code 1; the CLI reports an
+ * interruption by a signal with 128 + the signal's number.
+ */
 export class AbortedError extends OperationError {}
+
+/**
+ * The error for work that `signal` stopped, saying why: the message of the signal's reason when that is an
+ * AbortedError ("interrupted by SIGTERM", "lost the lock lease …"), else "cancelled"; `context` is appended
+ * ("while waiting for …"). A new error each time, since callers prefix messages (a certificate's name).
+ */
+export function abortedError(signal: AbortSignal | undefined, context?: string): AbortedError {
+  const reason: unknown = signal?.reason;
+  const why = reason instanceof AbortedError ? reason.message : 'cancelled';
+  return new AbortedError(context ? `${why} ${context}` : why);
+}

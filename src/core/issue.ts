@@ -9,7 +9,7 @@ import type { Entry, Store } from '../store/store.js';
 import { findAccount, registerAccount } from './accounts.js';
 import { certificateKey, decodeRecord, encodeRecord, exportDirectoryOf, HISTORY_LIMIT, readCertificateFacts, splitChain } from './certificate-record.js';
 import type { CertificateRecord, CertificateVersion, RenewalSettings } from './certificate-record.js';
-import { AbortedError, OperationError } from './errors.js';
+import { AbortedError, abortedError, OperationError } from './errors.js';
 import type { ProgressListener } from './events.js';
 import { exportVersion } from './export-version.js';
 import { sameIdentifiers } from './identifiers.js';
@@ -95,7 +95,7 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   if (before && !request.force && !orderNeeded(before.record, request, now())) return unchanged(before.record, request, deps);
 
   await deps.beforeLock?.();
-  const lease = await deps.store.lock(key, { ttlMs: LEASE_TTL_MS, waitMs: deps.orderTimeoutMs + 30_000 });
+  const lease = await deps.store.lock(key, { ttlMs: LEASE_TTL_MS, waitMs: deps.orderTimeoutMs + 30_000, ...(deps.signal ? { signal: deps.signal } : {}) });
   if (!lease) {
     throw new OperationError(`another acmectl process has been working on the certificate "${request.name}" for too long`, { hint: 'try again later' });
   }
@@ -108,6 +108,8 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
       return { outcome: 'renewed-elsewhere', record: current.record, ...(await syncFiles(current.record, deps)) };
     }
     await deps.beforeOrder?.();
+    // Interrupted meanwhile (a pre-hook was running when SIGTERM came): do not start an order.
+    if (deps.signal?.aborted) throw abortedError(deps.signal, 'before ordering');
     const obtained = await obtain(request, deps, lease.signal, storedCaBundle(request, current?.record ?? null));
     if (lease.signal.aborted) throw new AbortedError(`lost the lock on "${request.name}" while ordering; the new certificate was not stored`);
     const record = nextRecord(current?.record ?? null, request, obtained, lease.fence, now());

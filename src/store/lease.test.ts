@@ -184,6 +184,26 @@ describe('LeaseKeeper', () => {
     expect(calls.acquire.length).toBeGreaterThan(4);
   });
 
+  it('stops waiting at once when its signal is aborted (SIGTERM), saying why, and takes nothing', async () => {
+    const { primitives, calls } = fakePrimitives({ acquire: async () => null });
+    const controller = new AbortController();
+    let outcome: unknown;
+    void new LeaseKeeper(primitives).lock('busy', { ttlMs: 1_000, waitMs: 600_000, signal: controller.signal }).then(
+      (lease) => (outcome = lease),
+      (error: unknown) => (outcome = error),
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+    const attempts = calls.acquire.length;
+    controller.abort(new AbortedError('interrupted by SIGTERM'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(outcome).toBeInstanceOf(AbortedError);
+    expect((outcome as Error).message).toBe('interrupted by SIGTERM while waiting for the lock "busy"');
+    expect(calls.acquire).toHaveLength(attempts);
+    expect(vi.getTimerCount()).toBe(0);
+    await expect(new LeaseKeeper(primitives).lock('busy', { ttlMs: 1_000, waitMs: 1_000, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
+    expect(calls.acquire).toHaveLength(attempts);
+  });
+
   it('without waitMs it tries exactly once', async () => {
     const { primitives, calls } = fakePrimitives({ acquire: async () => null });
     expect(await new LeaseKeeper(primitives).lock('busy', { ttlMs: 1_000 })).toBeNull();

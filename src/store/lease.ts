@@ -4,7 +4,7 @@
  * busy lock) lives here once, so sqlite, memory and later redis/etcd/consul/vault behave the same.
  */
 import { randomUUID } from 'node:crypto';
-import { AbortedError } from '../core/errors.js';
+import { AbortedError, abortedError } from '../core/errors.js';
 import type { Lease, LockOptions } from './store.js';
 
 /**
@@ -47,7 +47,8 @@ export class LeaseKeeper {
 
   /**
    * Tries to take the lock `name`. With `waitMs` > 0 it retries with short jittered pauses (25 ms growing
-   * to 250 ms) until `waitMs` has passed, then gives up with null. Errors from the backend propagate.
+   * to 250 ms) until `waitMs` has passed, then gives up with null. Errors from the backend propagate; once
+   * `signal` is aborted it stops waiting with an AbortedError.
    * The pauses are ordinary (ref'd) timers on purpose: the caller is awaiting the result, and an unref'd
    * pause would let Node exit in the middle of that await. They are bounded by waitMs.
    */
@@ -59,6 +60,7 @@ export class LeaseKeeper {
     const giveUpAt = Date.now() + waitMs;
     let retryDelayMs = FIRST_RETRY_DELAY_MS;
     for (;;) {
+      if (options.signal?.aborted) throw abortedError(options.signal, `while waiting for the lock "${name}"`);
       // The lease counts from when the request left, not when the answer came back: a conservative
       // local deadline is never later than the backend's.
       const requestedAt = Date.now();
@@ -79,7 +81,7 @@ export class LeaseKeeper {
       if (remainingMs <= 0) return null;
       // Jitter so that processes that collided once do not collide again in lockstep.
       const pauseMs = retryDelayMs / 2 + Math.random() * (retryDelayMs / 2);
-      await sleep(Math.min(remainingMs, pauseMs));
+      await sleep(Math.min(remainingMs, pauseMs), options.signal);
       this.#checkOpen();
       retryDelayMs = Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2);
     }
@@ -284,8 +286,17 @@ function checkDuration(name: string, value: number, { positive }: { positive: bo
   return Math.ceil(value);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or early once `signal` is aborted (the caller checks it). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function messageOf(error: unknown): string {

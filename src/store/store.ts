@@ -29,6 +29,8 @@ export interface LockOptions {
   ttlMs: number;
   /** How long to keep trying to acquire before giving up with null. Default 0: one attempt. */
   waitMs?: number;
+  /** Stops the waiting (an AbortedError) once aborted: SIGINT/SIGTERM must not wait out waitMs. */
+  signal?: AbortSignal;
 }
 
 /**
