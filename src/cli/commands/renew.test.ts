@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { RANDOM_SLEEP_MAX_MS, wantsRandomSleep } from './renew.js';
 
 describe('random sleep before the first order', () => {
-  const cron = { interactive: false, named: false, force: false };
+  const cron = { interactive: false, named: false, force: false, dryRun: false };
   it('is on by default when nobody watches (cron), off on a terminal', () => {
     expect(wantsRandomSleep(undefined, cron)).toBe(true);
     expect(wantsRandomSleep(undefined, { ...cron, interactive: true })).toBe(false);
   });
-  it('is off by default when a person names certificates or forces a renewal', () => {
+  it('is off by default when a person names certificates, forces a renewal or tests with --dry-run', () => {
     expect(wantsRandomSleep(undefined, { ...cron, named: true })).toBe(false);
     expect(wantsRandomSleep(undefined, { ...cron, force: true })).toBe(false);
+    expect(wantsRandomSleep(undefined, { ...cron, dryRun: true })).toBe(false);
     expect(wantsRandomSleep(true, { ...cron, named: true, force: true })).toBe(true);
   });
   it('follows --random-sleep and --no-random-sleep', () => {

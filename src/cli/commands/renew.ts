@@ -28,10 +28,11 @@ export const RANDOM_SLEEP_MAX_MS = 480_000;
 
 /**
  * Sleep when asked (--random-sleep), or by default when nobody watches: not on a terminal (cron), no
- * certificate named and no --force. Naming certificates or forcing is what a person does, not cron.
+ * certificate named, no --force and no --dry-run. Naming certificates, forcing or testing is what a person
+ * does, not cron.
  */
-export function wantsRandomSleep(flag: boolean | undefined, run: { interactive: boolean; named: boolean; force: boolean }): boolean {
-  return flag ?? (!run.interactive && !run.named && !run.force);
+export function wantsRandomSleep(flag: boolean | undefined, run: { interactive: boolean; named: boolean; force: boolean; dryRun: boolean }): boolean {
+  return flag ?? (!run.interactive && !run.named && !run.force && !run.dryRun);
 }
 
 export const renew: Command<RenewOptions> = async ({ args, options, global, reporter, signal }) => {
@@ -53,7 +54,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     if (dryRun) reporter.info(`dry run: ordering from the CAs' staging directories where they have one; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
     const requests = records.map((record) => renewalRequest(record, { force: force === true, days, dryRun: dryRun === true, startedAt, caBundlePem }));
     const anyOrder = requests.some((request, index) => request.force || orderNeeded(records[index]!, request, startedAt));
-    const sleepMs = anyOrder && wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true }) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
+    const sleepMs = anyOrder && wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true, dryRun: dryRun === true }) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
     // The first line of the run: a silent wait of minutes looks like a hang to whoever watches the log.
     if (sleepMs > 0) reporter.info(`waiting ${Math.round(sleepMs / 1000)} s before contacting the CA, so that servers renewing from cron do not all arrive at once (--no-random-sleep skips the wait)`);
     const summary = await executeRun(ctx, store, requests, {
