@@ -30,6 +30,12 @@ export const SETTINGS = {
   agreeTos: { type: 'boolean', flag: 'agree-tos', default: false, description: "agree to the CA's terms of service when registering an account" },
   eabKid: { type: 'string', flag: 'eab-kid', default: null, description: 'external account binding key id (from the CA)' },
   eabHmacKey: { type: 'string', flag: 'eab-hmac-key', default: null, secret: true, description: 'external account binding HMAC key, base64url as the CA gives it' },
+  eabEndpoint: {
+    type: 'string',
+    flag: 'eab-endpoint',
+    default: null,
+    description: "URL that hands out EAB credentials for --email when the CA requires them and none are given (ZeroSSL's API form; the default for --server zerossl)",
+  },
   keyType: { type: 'enum', flag: 'key-type', values: KEY_TYPES, default: 'ec256', description: 'certificate key type' },
   challenge: { type: 'enum', flag: 'challenge', values: CHALLENGE_METHODS, default: 'standalone', description: 'how HTTP-01 challenges are answered' },
   httpPort: { type: 'integer', flag: 'http-port', min: 1, max: 65535, default: 80, description: 'port of the standalone HTTP-01 responder' },

@@ -68,6 +68,11 @@ export interface RegistrationRequest {
   eab: ExternalAccountBinding | null;
   /** The CA bundle the CA was reached with, kept with the account. */
   caBundlePem: string | null;
+  /**
+   * Obtains EAB credentials when the CA requires them and none were given (ZeroSSL hands them out for an
+   * email); absent when there is no such source.
+   */
+  fetchEab?: () => Promise<ExternalAccountBinding>;
 }
 
 /**
@@ -89,20 +94,27 @@ export async function registerAccount(
   }
   progress({ step: 'account', phase: 'start', message: 'registering an ACME account' });
   const keyPem = await generateKey();
-  const ca = await connect(keyPem, { caBundlePem: request.caBundlePem, ...(request.eab ? { eab: request.eab } : {}) });
-  if (ca.requiresExternalAccount && !request.eab) {
-    throw new UsageError(`${request.directoryUrl} requires external account binding`, {
-      hint: 'get a key id and HMAC key from the CA and pass --eab-kid KID --eab-hmac-key KEY',
-    });
+  let eab = request.eab;
+  let ca = await connect(keyPem, { caBundlePem: request.caBundlePem, ...(eab ? { eab } : {}) });
+  if (ca.requiresExternalAccount && !eab) {
+    if (!request.fetchEab) {
+      throw new UsageError(`${request.directoryUrl} requires external account binding`, {
+        hint: 'get a key id and HMAC key from the CA and pass --eab-kid KID --eab-hmac-key KEY',
+      });
+    }
+    progress({ step: 'account', phase: 'start', message: 'obtaining external account binding credentials' });
+    eab = await request.fetchEab();
+    // acme-client binds the EAB to the client when it is made: a new one, with the credentials.
+    ca = await connect(keyPem, { caBundlePem: request.caBundlePem, eab });
   }
-  const registered = await ca.registerAccount({ email: request.email ?? undefined, agreeTos: true, withEab: request.eab !== null });
+  const registered = await ca.registerAccount({ email: request.email ?? undefined, agreeTos: true, withEab: eab !== null });
   const account: AccountRecord = {
     schema: 1,
     directoryUrl: request.directoryUrl,
     email: request.email,
     url: registered.url,
     keyPem,
-    eabKid: request.eab?.kid ?? null,
+    eabKid: eab?.kid ?? null,
     caBundlePem: request.caBundlePem,
     createdAt: new Date().toISOString(),
   };

@@ -34,7 +34,7 @@ export interface IssueRequest {
   force: boolean;
   /** Due when fewer than this many days are left (instead of the default third/half of the lifetime). */
   days?: number;
-  account: { email: string | null; agreeTos: boolean; eab: ExternalAccountBinding | null };
+  account: { email: string | null; agreeTos: boolean; eab: ExternalAccountBinding | null; fetchEab?: () => Promise<ExternalAccountBinding> };
   /**
    * The directory to order from when it is not settings.server (a dry run orders from the staging CA).
    * The stored settings keep settings.server.
@@ -227,7 +227,14 @@ async function openAccount(request: IssueRequest, deps: IssueDependencies, caBun
   }
   const { account, ca } = await registerAccount(
     deps.store,
-    { directoryUrl, email: request.account.email, agreeTos: request.account.agreeTos, eab: request.account.eab, caBundlePem },
+    {
+      directoryUrl,
+      email: request.account.email,
+      agreeTos: request.account.agreeTos,
+      eab: request.account.eab,
+      caBundlePem,
+      ...(request.account.fetchEab ? { fetchEab: request.account.fetchEab } : {}),
+    },
     (keyPem, options) => deps.connect(directoryUrl, keyPem, options),
     () => generatePrivateKey('ec256'),
     deps.progress,

@@ -4,6 +4,7 @@ import { findAccount, listAccounts, registerAccount } from '../../core/accounts.
 import type { FlagValues } from '../../config/resolve.js';
 import type { CaConnectorOptions } from '../../core/issue.js';
 import { caConnector } from '../ca-connector.js';
+import { eabSource } from '../eab-source.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 import { checkEab, checkEmail, NO_EMAIL_WARNING } from '../inputs.js';
@@ -17,6 +18,7 @@ export const accountRegister: Command<FlagValues> = async ({ options, global, re
   const email = checkEmail(settings.email);
   const eab = checkEab(settings.eabKid, settings.eabHmacKey);
   const directory = resolveCaDirectory(settings.server);
+  const fetchEab = eab ? undefined : eabSource(ctx, directory, email);
   const connector = caConnector(ctx);
   const connect = (keyPem: string, options: CaConnectorOptions) => connector(directory.url, keyPem, options);
   if (!settings.agreeTos && !ctx.storeMayHoldData()) {
@@ -28,7 +30,7 @@ export const accountRegister: Command<FlagValues> = async ({ options, global, re
     if (!existing && email === null) reporter.warn(NO_EMAIL_WARNING);
     const account =
       existing ??
-      (await registerAccount(store, { directoryUrl: directory.url, email, agreeTos: settings.agreeTos, eab, caBundlePem: ctx.caBundlePem() ?? null }, connect, () => generatePrivateKey('ec256'), reporter.progress))
+      (await registerAccount(store, { directoryUrl: directory.url, email, agreeTos: settings.agreeTos, eab, caBundlePem: ctx.caBundlePem() ?? null, ...(fetchEab ? { fetchEab } : {}) }, connect, () => generatePrivateKey('ec256'), reporter.progress))
         .account;
     const document = { ok: true, outcome: existing ? 'exists' : 'registered', account: { url: account.url, email: account.email, server: account.directoryUrl, eabKid: account.eabKid } };
     reporter.result(document, () => [

@@ -17,6 +17,7 @@ import { buildContext } from '../context.js';
 import { checkDirectory, checkEab, checkEmail, checkListenAddresses, NO_EMAIL_WARNING } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
 import { reportHookFailures } from '../hook-report.js';
+import { eabSource } from '../eab-source.js';
 import { executeRun } from '../run-context.js';
 import { openRunStore } from '../run-store.js';
 
@@ -45,6 +46,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
   const email = checkEmail(settings.email);
   const eab = checkEab(settings.eabKid, settings.eabHmacKey);
   const directory = resolveCaDirectory(settings.server);
+  const fetchEab = eab ? undefined : eabSource(ctx, directory, email);
   const formats = parseExportFormats(format ?? []);
   const pkcs12PasswordFile = passwordFile === undefined ? null : resolve(passwordFile);
   if (formats.includes('pkcs12')) readPkcs12Password({ passwordFile: pkcs12PasswordFile, env: process.env });
@@ -88,7 +90,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     const summary = await executeRun(
       ctx,
       store,
-      [{ name, identifiers, settings: renewal, force: force === true, account: { email, agreeTos: settings.agreeTos, eab }, orderFrom, dryRun: dryRun === true }],
+      [{ name, identifiers, settings: renewal, force: force === true, account: { email, agreeTos: settings.agreeTos, eab, ...(fetchEab ? { fetchEab } : {}) }, orderFrom, dryRun: dryRun === true }],
       {
         concurrency: 1,
         hooks: { pre: null, post: null, deploy: null },
