@@ -34,6 +34,17 @@ describe('external account binding against a Pebble that requires it', () => {
     expect(issued.code).toBe(0);
   });
 
+  it("issue takes the EAB flags itself (Infisical's way: EAB required, HTTP-01, every name in the CSR's SANs)", async () => {
+    const home = newHome();
+    const args = ['issue', 'eab-a.example.test', 'eab-b.example.test', ...pebbleArgs(pebble), '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1'];
+    const result = await runCli([...args, '--email', 'ops@example.com', '--agree-tos', '--eab-kid', 'kid-2', '--eab-hmac-key', PEBBLE_EAB_KEYS['kid-2']], { home });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).not.toContain(PEBBLE_EAB_KEYS['kid-2']);
+    expect(await accounts(home)).toEqual([expect.objectContaining({ eabKid: 'kid-2' })]);
+    const shown = JSON.parse((await runCli(['show', 'eab-a.example.test', '--json'], { home })).stdout) as { domains: string[] };
+    expect(shown.domains).toEqual(['eab-a.example.test', 'eab-b.example.test']);
+  });
+
   it('refuses a wrong HMAC key clearly (exit 1), without printing it and without storing an account', async () => {
     const home = newHome();
     const wrong = PEBBLE_EAB_KEYS['kid-2']; // a well-formed key, but not kid-1's
