@@ -14,7 +14,7 @@ export interface AcmeDirectory {
   revokeCert?: string;
   keyChange?: string;
   renewalInfo?: string;
-  meta?: { termsOfService?: string; website?: string; externalAccountRequired?: boolean; profiles?: Record<string, string> };
+  meta?: { termsOfService?: string; website?: string; caaIdentities?: string[]; externalAccountRequired?: boolean; profiles?: Record<string, string> };
 }
 
 export type AcmeStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid' | 'deactivated' | 'expired' | 'revoked';
@@ -96,18 +96,19 @@ export class CaClient {
     });
     const http = (client as unknown as { http?: AcmeHttpClient }).http;
     if (!http || typeof http.signedRequest !== 'function') throw new Error('unsupported acme-client version: Client.http is missing');
-    let directory: unknown;
-    try {
-      directory = await http.getDirectory();
-    } catch (error) {
-      if (error instanceof OperationError) throw error;
-      throw new OperationError(`the ACME directory at ${options.directoryUrl} could not be read: ${(error as Error).message}`, {
-        hint: 'check the --server URL: it must be the directory URL of an ACME CA',
-        cause: error,
-      });
-    }
-    const checked = checkDirectory(directory, options.directoryUrl);
-    return new CaClient(http, options.directoryUrl, checked, options.accountUrl);
+    const directory = await readingDirectory(options.directoryUrl, () => http.getDirectory());
+    return new CaClient(http, options.directoryUrl, directory, options.accountUrl);
+  }
+
+  /** The CA's directory alone (no account): what `acmectl ca` shows and what `--profile` is checked against. */
+  static async readDirectory(options: Omit<CaConnectOptions, 'accountKeyPem' | 'accountUrl' | 'eab'>): Promise<AcmeDirectory> {
+    const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs });
+    if (options.caBundlePem) trustForOrigin(options.directoryUrl, options.caBundlePem);
+    return readingDirectory(options.directoryUrl, async () => {
+      const answer = await acme.axios.request({ url: options.directoryUrl, method: 'get', validateStatus: null });
+      if (answer.status >= 400) throw new Error(`HTTP ${answer.status}`);
+      return answer.data as unknown;
+    });
   }
 
   get termsOfService(): string | undefined {
@@ -130,8 +131,9 @@ export class CaClient {
     return { url, status: String((body as { status?: unknown }).status ?? 'valid') };
   }
 
-  async newOrder(identifiers: readonly Identifier[]): Promise<AcmeOrder> {
-    const answer = await this.post(this.directory.newOrder, { identifiers }, 'creating the order');
+  /** newOrder (RFC 8555 §7.4), with the CA's certificate profile when one is asked for (draft-aaron-acme-profiles). */
+  async newOrder(identifiers: readonly Identifier[], options: { profile?: string | null } = {}): Promise<AcmeOrder> {
+    const answer = await this.post(this.directory.newOrder, { identifiers, ...(options.profile ? { profile: options.profile } : {}) }, 'creating the order');
     const body = expectStatus(answer, [201], 'creating the order');
     const url = answer.headers.location;
     if (!url) throw new OperationError('the CA created the order but did not say its URL (Location header missing)');
@@ -223,6 +225,21 @@ function parseJson(data: unknown): unknown {
   } catch {
     return data;
   }
+}
+
+/** Reads and checks a directory; a failure says which URL and what to check. */
+async function readingDirectory(url: string, read: () => Promise<unknown>): Promise<AcmeDirectory> {
+  let directory: unknown;
+  try {
+    directory = await read();
+  } catch (error) {
+    if (error instanceof OperationError) throw error;
+    throw new OperationError(`the ACME directory at ${url} could not be read: ${(error as Error).message}`, {
+      hint: 'check the --server URL: it must be the directory URL of an ACME CA',
+      cause: error,
+    });
+  }
+  return checkDirectory(directory, url);
 }
 
 function checkDirectory(directory: unknown, url: string): AcmeDirectory {

@@ -40,7 +40,7 @@ describe('EAB credentials from an endpoint', () => {
   it("says the endpoint's reason, with control and bidi characters made harmless", async () => {
     const error = await ask('/refused').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OperationError);
-    expect((error as Error).message).toBe(`${base}/refused gave no EAB credentials for ops@example.com: invalid_email: bad ? address`);
+    expect((error as Error).message).toBe(`${base}/refused gave no EAB credentials for ops@example.com: invalid_email: bad \\u{202e} address`);
   });
   it('accepts https anywhere and plain http only on this machine', () => {
     expect(checkEabEndpoint('https://api.zerossl.com/acme/eab-credentials-email')).toBe('https://api.zerossl.com/acme/eab-credentials-email');

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { OperationError, UsageError } from '../core/errors.js';
 import { describeSocketError } from '../core/network-failure.js';
+import { visibleText } from '../core/visible-text.js';
 import type { ExternalAccountBinding } from './client.js';
 
 /**
@@ -40,7 +41,7 @@ export async function requestEabCredentials(request: EabRequest): Promise<Extern
   }
   const type = typeof a?.error?.type === 'string' ? a.error.type : undefined;
   const info = typeof a?.error?.info === 'string' ? a.error.info : undefined;
-  const reason = [type, info].filter(Boolean).join(': ').replace(/[^\x20-\x7e]/g, '?').slice(0, 300) || `HTTP ${status}`;
+  const reason = visibleText([type, info].filter(Boolean).join(': '), 300) || `HTTP ${status}`;
   throw new OperationError(`${request.endpoint} gave no EAB credentials for ${request.email}: ${reason}`, {
     hint: 'check the email address, or get a key id and HMAC key from the CA and pass --eab-kid and --eab-hmac-key',
   });

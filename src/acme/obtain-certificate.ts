@@ -12,6 +12,8 @@ import type { AcmeSubproblem } from './problem.js';
 
 export interface ObtainRequest {
   identifiers: Identifier[];
+  /** The CA's certificate profile, or null/absent for its default. */
+  profile?: string | null;
   /** The new certificate's private key (PEM); the CSR is made from it. */
   certificateKeyPem: string;
   accountKeyPem: string;
@@ -38,7 +40,7 @@ const settledStatus = (status: string): boolean => status !== 'pending' && statu
 export async function obtainCertificate(ca: CaClient, request: ObtainRequest): Promise<ObtainedCertificate> {
   const { progress, signal, deadline } = request;
   progress({ step: 'order', phase: 'start', message: 'creating the order' });
-  let order = await ca.newOrder(request.identifiers);
+  let order = await ca.newOrder(request.identifiers, { profile: request.profile ?? null });
   progress({ step: 'order', phase: 'done', message: `order created for ${request.identifiers.map((i) => i.value).join(', ')}` });
 
   await validateAuthorizations(ca, order, request);

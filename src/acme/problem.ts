@@ -1,4 +1,5 @@
 import { OperationError } from '../core/errors.js';
+import { visibleText } from '../core/visible-text.js';
 
 /** An RFC 7807 problem document as ACME uses it (RFC 8555 §6.7), including per-identifier subproblems. */
 export interface AcmeProblem {
@@ -48,17 +49,17 @@ export class AcmeProblemError extends OperationError {
   readonly problem: AcmeProblem;
 
   constructor(context: string, problem: AcmeProblem, hint?: string) {
-    const detail = problem.detail ? `: ${problem.detail}` : '';
-    super(`${context}: ${shortProblemType(problem.type)}${detail}`, { hint: hint ?? HINTS[shortProblemType(problem.type)] });
+    const detail = problem.detail ? `: ${visibleText(String(problem.detail))}` : '';
+    super(`${context}: ${visibleText(shortProblemType(String(problem.type)), 200)}${detail}`, { hint: hint ?? HINTS[shortProblemType(problem.type)] });
     this.problem = problem;
   }
 
   /** Lines describing each subproblem, e.g. "www.example.com: dns: NXDOMAIN looking up A". */
   subproblemLines(): string[] {
     return (this.problem.subproblems ?? []).map((sub) => {
-      const who = sub.identifier ? `${sub.identifier.value}: ` : '';
-      const detail = sub.detail ? `: ${sub.detail}` : '';
-      return `${who}${shortProblemType(sub.type)}${detail}`;
+      const who = sub.identifier ? `${visibleText(String(sub.identifier.value), 300)}: ` : '';
+      const detail = sub.detail ? `: ${visibleText(String(sub.detail))}` : '';
+      return `${who}${visibleText(shortProblemType(String(sub.type)), 200)}${detail}`;
     });
   }
 }

@@ -44,6 +44,7 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--http-port <port>', 'port of the standalone server (default 80)')
     .option('--http-address <address>', 'address(es) of the standalone server, comma separated (default: all IPv4 and IPv6)')
     .addOption(new Option('--key-type <type>', 'certificate key type (default ec256)').choices(KEY_TYPES))
+    .option('--profile <name>', "the CA's certificate profile, e.g. shortlived (acmectl ca lists them); stored for renewals")
     .option('--email <email>', 'contact email for a new ACME account')
     .option('--agree-tos', "agree to the CA's terms of service (needed to register an account)")
     .option('--eab-kid <kid>', 'external account binding key id')
@@ -145,6 +146,11 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .command('check')
     .description('validate the configuration file, environment and flags')
     .action(run(async () => (await import('./commands/config.js')).configCheck as Command<never>));
+
+  program
+    .command('ca')
+    .description('what a CA offers: profiles, renewal information (ARI), EAB required, terms of service, CAA identities')
+    .action(run(async () => (await import('./commands/ca.js')).ca as Command<never>));
 
   const account = program.command('account').description('ACME account management');
   account

@@ -36,6 +36,7 @@ export const SETTINGS = {
     default: null,
     description: "URL that hands out EAB credentials for --email when the CA requires them and none are given (ZeroSSL's API form; the default for --server zerossl)",
   },
+  profile: { type: 'string', flag: 'profile', default: null, description: "the CA's certificate profile (e.g. shortlived at Let's Encrypt); acmectl ca lists them" },
   keyType: { type: 'enum', flag: 'key-type', values: KEY_TYPES, default: 'ec256', description: 'certificate key type' },
   challenge: { type: 'enum', flag: 'challenge', values: CHALLENGE_METHODS, default: 'standalone', description: 'how HTTP-01 challenges are answered' },
   httpPort: { type: 'integer', flag: 'http-port', min: 1, max: 65535, default: 80, description: 'port of the standalone HTTP-01 responder' },

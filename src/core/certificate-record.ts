@@ -32,6 +32,8 @@ export interface RenewalSettings {
    * the other hosts of a fleet do not have the file, and a file that moved must not break renewals.
    */
   caBundlePem: string | null;
+  /** The CA's certificate profile asked for (--profile), or null for the CA's default. */
+  profile: string | null;
 }
 
 /** One issued certificate with its key, as the CA sent it. */
@@ -105,6 +107,7 @@ export function decodeRecord(bytes: Uint8Array, key: string): CertificateRecord 
   record.settings.formats ??= ['pem'];
   record.settings.pkcs12PasswordFile ??= null;
   record.settings.caBundlePem ??= null;
+  record.settings.profile ??= null;
   record.history ??= [];
   return record;
 }

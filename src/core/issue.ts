@@ -205,6 +205,7 @@ async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSigna
   const keyPem = await generatePrivateKey(request.settings.keyType);
   const { chainPem } = await obtainCertificate(ca, {
     identifiers: request.identifiers,
+    profile: request.settings.profile,
     certificateKeyPem: keyPem,
     accountKeyPem,
     solver: deps.solver,

@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { describeOffer } from '../../acme/ca-offer.js';
+import { CaClient } from '../../acme/client.js';
 import { resolveCaDirectory } from '../../acme/directory-presets.js';
 import type { FlagValues } from '../../config/resolve.js';
 import type { ChallengeMethod } from '../../config/settings.js';
@@ -14,6 +16,7 @@ import type { RunItemResult, RunSummary } from '../../core/renewal-run.js';
 import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
+import type { Context } from '../context.js';
 import { checkDirectory, checkEab, checkEmail, checkListenAddresses, NO_EMAIL_WARNING } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
 import { reportHookFailures } from '../hook-report.js';
@@ -66,6 +69,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     pkcs12PasswordFile,
     // Kept for renewals, revocation and other hosts; without --ca-bundle, the one stored for this CA is used.
     caBundlePem,
+    profile: checkProfileName(settings.profile),
   };
   const orderFrom = dryRun ? (directory.stagingUrl ?? directory.url) : directory.url;
 
@@ -79,6 +83,9 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
       hint: 'add --agree-tos and --email you@example.com to register one, or run acmectl account register first',
     });
   }
+
+  // The profile is checked against what the CA offers before an order is spent on it.
+  if (renewal.profile !== null) await checkProfileOffered(ctx, orderFrom, renewal.profile, caBundlePem ?? existing?.settings.caBundlePem ?? null);
 
   const store = await openRunStore(ctx, dryRun === true);
   if (dryRun) reporter.info(`dry run: ordering from ${orderFrom}; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
@@ -123,6 +130,29 @@ function checkNameChange(existing: CertificateRecord, requested: Identifier[], f
     });
   }
   return added;
+}
+
+/** A profile name as the CA would spell it; anything else is refused before anything is sent. */
+function checkProfileName(profile: string | null): string | null {
+  if (profile !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(profile)) {
+    throw new UsageError(`--profile ${JSON.stringify(profile)} is not a profile name`, { hint: 'acmectl ca lists the profiles your CA offers' });
+  }
+  return profile;
+}
+
+async function checkProfileOffered(ctx: Context, directoryUrl: string, profile: string, caBundlePem: string | null): Promise<void> {
+  const trusted = ctx.caBundlePem() ?? caBundlePem;
+  const directory = await CaClient.readDirectory({ directoryUrl, requestTimeoutMs: ctx.settings.requestTimeout * 1000, ...(trusted ? { caBundlePem: trusted } : {}) });
+  const offered = describeOffer(directoryUrl, null, directory).profiles;
+  const names = Object.keys(offered);
+  if (names.length === 0) {
+    throw new UsageError(`the CA at ${directoryUrl} offers no certificate profiles, so --profile ${profile} cannot be honoured`, { hint: 'leave out --profile to get its default certificate' });
+  }
+  if (!(profile in offered)) {
+    throw new UsageError(`the CA at ${directoryUrl} offers no profile "${profile}"`, {
+      hint: `it offers: ${names.map((name) => (offered[name] ? `${name} (${offered[name]})` : name)).join(', ')}`,
+    });
+  }
 }
 
 function namesOf(identifiers: readonly Identifier[], separator = ', '): string {

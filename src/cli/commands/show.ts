@@ -51,6 +51,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       `key type:    ${settings.keyType}`,
       `valid:       ${current.notBefore} to ${current.notAfter}`,
       `CA:          ${settings.server}`,
+      ...(settings.profile ? [`profile:     ${settings.profile}`] : []),
       ...(settings.caBundlePem ? [`CA bundle:   ${describeCaBundle(settings.caBundlePem)} (stored with the certificate)`] : []),
       `challenge:   ${settings.challenge}${settings.challenge === 'webroot' ? ` (${settings.webroot})` : ` (port ${settings.httpPort}${settings.httpAddress ? `, ${settings.httpAddress}` : ''})`}`,
       `files:       ${files.dir}/{cert,chain,fullchain,privkey}.pem`,
