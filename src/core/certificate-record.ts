@@ -80,9 +80,15 @@ export function checkCertificateName(name: string): string {
   return name;
 }
 
-/** The default name: the first identifier (an IPv6 address with ':' turned into '-'). */
+/**
+ * The default name: the first identifier. An IPv6 address has its ':' turned into '-', with the zero groups a
+ * leading or trailing '::' stands for written out, so that the name starts and ends with a digit or letter
+ * (`::1` → `0--1`, `fe80::` → `fe80--0`).
+ */
 export function defaultCertificateName(identifiers: readonly Identifier[]): string {
-  return identifiers[0]!.value.replace(/:/g, '-');
+  const value = identifiers[0]!.value;
+  if (!value.includes(':')) return value;
+  return `${value.startsWith(':') ? '0' : ''}${value}${value.endsWith(':') ? '0' : ''}`.replace(/:/g, '-');
 }
 
 export const certificateKey = (name: string): string => storeKey('certs', name);
