@@ -74,10 +74,16 @@ export declare class ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** GET over http/https; https verifies against `ca` when given (never disabled). */
+/** The User-Agent the harness's own requests send (Pebble 2.10 refuses requests without one). */
+export declare const HARNESS_USER_AGENT: string;
+
+/**
+ * A request over http/https (GET unless `method` says otherwise); https verifies against `ca` when given (never
+ * disabled). Sends User-Agent: HARNESS_USER_AGENT unless `headers` has one.
+ */
 export declare function requestText(
   url: string,
-  options?: { ca?: string | Buffer; timeoutMs?: number },
+  options?: { ca?: string | Buffer; timeoutMs?: number; method?: string; body?: string; headers?: Record<string, string> },
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>;
 
 /** Polls `probe` until true; rejects with the process's report if it exits or the deadline passes. */

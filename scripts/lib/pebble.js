@@ -412,21 +412,29 @@ export class ManagedProcess {
 // HTTP(S)
 // ---------------------------------------------------------------------------------------------
 
+/** What the harness's own requests say they are: Pebble 2.10 refuses requests without a User-Agent. */
+export const HARNESS_USER_AGENT = 'acmectl-test-harness';
+
 /**
- * GETs `url` (http: or https:) and returns status, headers and body text. For https the server
- * certificate is verified against `ca` (PEM) when given, else the system roots; verification
- * is never disabled.
+ * Sends a request to `url` (http: or https:; GET unless `method` says otherwise) and returns status, headers
+ * and body text. For https the server certificate is verified against `ca` (PEM) when given, else the system
+ * roots; verification is never disabled. Sends User-Agent: HARNESS_USER_AGENT unless `headers` has one.
  * @param {string} url
- * @param {{ ca?: string | Buffer, timeoutMs?: number }} [options]
+ * @param {{ ca?: string | Buffer, timeoutMs?: number, method?: string, body?: string, headers?: Record<string, string> }} [options]
  * @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders, body: string }>}
  */
 export function requestText(url, options = {}) {
   const target = new URL(url);
   const client = target.protocol === 'https:' ? https : http;
+  const method = options.method ?? 'GET';
+  /** @type {Record<string, string | number>} */
+  const headers = { 'user-agent': HARNESS_USER_AGENT };
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+  if (options.body !== undefined) headers['content-length'] = Buffer.byteLength(options.body);
   return new Promise((resolve, reject) => {
     const request = client.request(
       target,
-      { method: 'GET', ...(options.ca ? { ca: options.ca } : {}), agent: false },
+      { method, headers, ...(options.ca ? { ca: options.ca } : {}), agent: false },
       (response) => {
         /** @type {Buffer[]} */
         const chunks = [];
@@ -437,9 +445,9 @@ export function requestText(url, options = {}) {
         );
       },
     );
-    request.setTimeout(options.timeoutMs ?? 5_000, () => request.destroy(new Error(`GET ${url} timed out`)));
+    request.setTimeout(options.timeoutMs ?? 5_000, () => request.destroy(new Error(`${method} ${url} timed out`)));
     request.on('error', reject);
-    request.end();
+    request.end(options.body);
   });
 }
 
