@@ -6,15 +6,16 @@
 // Network: everything listens on and talks to 127.0.0.1 only.
 
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import dgram from 'node:dgram';
 import { constants as fsConstants, rmSync } from 'node:fs';
-import { access, chmod, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { basename, delimiter, dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Pebble's published example External Account Binding keys
@@ -172,6 +173,261 @@ export function ensureOpensslInstalled({ log } = {}) {
       'on macOS `brew install openssl`.',
     log,
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pebble 2.10 (ARI, profiles): Debian unstable's package, unpacked into a cache folder
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The Pebble release `startPebble({ version: 'ari' })` runs: any Debian unstable upload of 2.10.x. Pinned so
+ * that a new upload to unstable (2.11, ...) cannot silently change the CA under the tests: when unstable moves
+ * on, the fetch fails with a message saying so, and someone bumps this after running the tests against it.
+ */
+export const PEBBLE_ARI_VERSION_PREFIX = '2.10';
+
+/** The one apt source of the private apt state: Debian unstable, verified with the archive keyring. */
+const DEBIAN_UNSTABLE_SOURCE =
+  'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian unstable main';
+/** How long a fetch waits for another process's fetch (holding the lock) to finish. */
+const FETCH_LOCK_WAIT_S = 300;
+/** flock's exit code when that wait runs out (distinct from the fetch's own failures). */
+const FETCH_LOCK_TIMEOUT_CODE = 75;
+/** Written into the unpacked folder last, before it is renamed into place: its presence means "complete". */
+const FETCH_RECORD = 'acmectl-fetch.json';
+const FETCH_SCRIPT = fileURLToPath(new URL('../fetch-pebble.js', import.meta.url));
+
+/**
+ * Where Pebble 2.10 is unpacked: `${XDG_CACHE_HOME:-~/.cache}/acmectl-test/pebble-2.10`. A per-user cache
+ * rather than a folder in the repository, so that every clone and git worktree on the machine shares one
+ * download, and `git clean -fdx` does not throw it away. Deleting the folder is always safe: the next start
+ * fetches it again.
+ * @param {NodeJS.ProcessEnv} [env]
+ */
+export function pebbleAriInstallDir(env = process.env) {
+  const xdg = env['XDG_CACHE_HOME'];
+  const cacheHome = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
+  return join(cacheHome, 'acmectl-test', `pebble-${PEBBLE_ARI_VERSION_PREFIX}`);
+}
+
+/**
+ * @typedef {object} PebbleAriInstall
+ * @property {string} dir the unpacked package (usr/bin/pebble, usr/share/doc/pebble, ...)
+ * @property {string} pebble the pebble binary
+ * @property {string} packageVersion the Debian package version, e.g. 2.10.0+ds1-2
+ * @property {boolean} fetched true when this call downloaded it, false when it was already there
+ */
+
+/** @type {Map<string, Promise<PebbleAriInstall>>} one fetch per folder per process */
+const ariInstalls = new Map();
+
+/**
+ * Makes sure Pebble 2.10 is unpacked in `installDir` (default pebbleAriInstallDir()) and says where. The first
+ * call on a machine downloads Debian unstable's `pebble` package with apt-get, using a private apt state (its
+ * own sources list, package lists and cache inside the cache folder): the machine's apt configuration is not
+ * changed and nothing is installed, as root or not. Safe when many processes call it at once: one downloads
+ * (under an flock(1) lock), the others wait and then use its folder, which appears complete in one rename.
+ * Throws, saying why, when the download fails or unstable no longer has a 2.10.x.
+ * @param {{ installDir?: string, log?: LogFn }} [options]
+ * @returns {Promise<PebbleAriInstall>}
+ */
+export function ensurePebbleAri({ installDir = pebbleAriInstallDir(), log = defaultLog } = {}) {
+  let pending = ariInstalls.get(installDir);
+  if (!pending) {
+    pending = ensurePebbleAriOnce(installDir, log);
+    ariInstalls.set(installDir, pending);
+    pending.catch(() => ariInstalls.delete(installDir)); // a later call may try again
+  }
+  return pending;
+}
+
+/**
+ * @param {string} installDir
+ * @param {LogFn} log
+ * @returns {Promise<PebbleAriInstall>}
+ */
+async function ensurePebbleAriOnce(installDir, log) {
+  const present = await readPebbleAriInstall(installDir);
+  if (present) return { ...present, fetched: false };
+
+  const flock = await findExecutable('flock', ['/usr/bin']);
+  if (!flock) {
+    throw new Error(
+      `Pebble ${PEBBLE_ARI_VERSION_PREFIX} (the test CA with ARI and profiles) is not in ${installDir}, and fetching it ` +
+        'needs flock (Debian package util-linux) and apt-get (Debian or Ubuntu).',
+    );
+  }
+  await mkdir(dirname(installDir), { recursive: true });
+  log(
+    `Pebble ${PEBBLE_ARI_VERSION_PREFIX} is not in ${installDir} yet: fetching it from Debian unstable (apt-get download ` +
+      'with a private apt state, nothing is installed; or waiting for another process that is fetching it)...',
+  );
+  // The lock is held by flock(1) for as long as the child runs, and released by the kernel if it dies: no
+  // stale lock files. The child checks again whether the folder appeared while it waited.
+  const child = await runCommand(flock, [
+    '--exclusive', '--wait', String(FETCH_LOCK_WAIT_S), '--conflict-exit-code', String(FETCH_LOCK_TIMEOUT_CODE),
+    `${installDir}.lock`,
+    process.execPath, FETCH_SCRIPT, '--holding-lock', installDir,
+  ]);
+  if (child.code === FETCH_LOCK_TIMEOUT_CODE) {
+    throw new Error(`Waited ${FETCH_LOCK_WAIT_S} s for another process fetching Pebble into ${installDir} (lock ${installDir}.lock); giving up.`);
+  }
+  if (child.code !== 0) {
+    throw new Error(`Could not fetch Pebble ${PEBBLE_ARI_VERSION_PREFIX} into ${installDir}:\n${tailLines(child.output, 30)}`);
+  }
+  const install = await readPebbleAriInstall(installDir);
+  if (!install) throw new Error(`Fetching Pebble into ${installDir} reported success, but the folder is not complete:\n${tailLines(child.output, 30)}`);
+  const fetched = /^fetched pebble /m.test(child.output);
+  if (fetched) log(`fetched Pebble ${install.packageVersion}.`);
+  return { ...install, fetched };
+}
+
+/**
+ * The complete Pebble 2.10 unpacked in `installDir`, or undefined.
+ * @param {string} installDir
+ * @returns {Promise<Omit<PebbleAriInstall, 'fetched'> | undefined>}
+ */
+async function readPebbleAriInstall(installDir) {
+  /** @type {{ packageVersion?: unknown }} */
+  let record;
+  try {
+    record = JSON.parse(await readFile(join(installDir, FETCH_RECORD), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const packageVersion = typeof record.packageVersion === 'string' ? record.packageVersion : '';
+  if (!isPinnedAriVersion(packageVersion)) return undefined;
+  const pebble = join(installDir, 'usr', 'bin', 'pebble');
+  try {
+    await access(pebble, fsConstants.X_OK);
+  } catch {
+    return undefined;
+  }
+  return { dir: installDir, pebble, packageVersion };
+}
+
+/** @param {string} version a Debian version: 2.10.0+ds1-2 is pinned, 2.1.0 and 2.100.0 are not */
+function isPinnedAriVersion(version) {
+  return version.startsWith(`${PEBBLE_ARI_VERSION_PREFIX}.`);
+}
+
+/**
+ * The download itself, run by scripts/fetch-pebble.js while flock(1) holds `${installDir}.lock` (never call it
+ * without that lock). Idempotent: does nothing when the folder is already complete.
+ * @param {string} installDir
+ * @param {LogFn} [log]
+ * @returns {Promise<{ fetched: boolean, packageVersion: string }>}
+ */
+export async function fetchPebbleAriHoldingLock(installDir, log = defaultLog) {
+  const present = await readPebbleAriInstall(installDir);
+  if (present) {
+    log(`already there: pebble ${present.packageVersion} in ${installDir}`);
+    return { fetched: false, packageVersion: present.packageVersion };
+  }
+  // Left by fetches that were killed half-way; we hold the lock, so none of them is still running.
+  const parent = dirname(installDir);
+  for (const entry of await readdir(parent)) {
+    if (entry.startsWith(`${basename(installDir)}.partial-`)) await rm(join(parent, entry), { recursive: true, force: true });
+  }
+  await rm(installDir, { recursive: true, force: true }); // not complete (no record): never happens by rename
+
+  const work = await mkdtemp(`${installDir}.partial-`);
+  try {
+    const packageVersion = await downloadAndUnpackPebble(work, log);
+    await rename(join(work, 'root'), installDir);
+    log(`fetched pebble ${packageVersion} into ${installDir}`);
+    return { fetched: true, packageVersion };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Fills `${work}/root` with Debian unstable's pebble 2.10.x package, unpacked and checked, plus FETCH_RECORD.
+ * @param {string} work
+ * @param {LogFn} log
+ * @returns {Promise<string>} the package version
+ */
+async function downloadAndUnpackPebble(work, log) {
+  const aptGet = await findExecutable('apt-get', ['/usr/bin']);
+  const aptCache = await findExecutable('apt-cache', ['/usr/bin']);
+  const dpkgDeb = await findExecutable('dpkg-deb', ['/usr/bin']);
+  if (!aptGet || !aptCache || !dpkgDeb) {
+    throw new Error('fetching Pebble needs apt-get, apt-cache and dpkg-deb (a Debian or Ubuntu machine)');
+  }
+  const apt = join(work, 'apt');
+  const debs = join(work, 'debs');
+  const root = join(work, 'root');
+  for (const dir of [join(apt, 'lists', 'partial'), join(apt, 'cache', 'archives', 'partial'), join(apt, 'state'), debs]) {
+    await mkdir(dir, { recursive: true });
+  }
+  await writeFile(join(apt, 'sources.list'), `${DEBIAN_UNSTABLE_SOURCE}\n`);
+  await writeFile(join(apt, 'status'), ''); // "nothing installed": the machine's dpkg status plays no part
+  // Everything apt reads or writes about packages points into `work`; /etc/apt/apt.conf.d still applies (a
+  // proxy configured there is needed here too), but no source list or pin of the machine's does.
+  const aptOptions = [
+    ['Dir::Etc::SourceList', join(apt, 'sources.list')],
+    ['Dir::Etc::SourceParts', '/dev/null'],
+    ['Dir::Etc::Preferences', '/dev/null'],
+    ['Dir::Etc::PreferencesParts', '/dev/null'],
+    ['Dir::State', join(apt, 'state')],
+    ['Dir::State::Lists', join(apt, 'lists')],
+    ['Dir::State::status', join(apt, 'status')],
+    ['Dir::Cache', join(apt, 'cache')],
+    ['Acquire::Languages', 'none'],
+    // apt downloads as the _apt user, who cannot enter root's ~/.cache: say so instead of a warning per file.
+    ...(process.getuid?.() === 0 ? [['APT::Sandbox::User', 'root']] : []),
+  ].flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+  const env = { ...process.env, LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' };
+
+  /**
+   * @param {string} what the command as the error message shows it (without the -o options)
+   * @param {string} command @param {string[]} args @param {string} [cwd]
+   */
+  const run = async (what, command, args, cwd) => {
+    const result = await runCommand(command, args, { env, cwd });
+    if (result.code !== 0) throw new Error(`${what} failed (code ${result.code}):\n${tailLines(result.output, 20)}`);
+    return result.output;
+  };
+
+  log('apt-get update (Debian unstable, private package lists)...');
+  try {
+    await run('apt-get update', aptGet, [...aptOptions, 'update']);
+  } catch (error) {
+    throw new Error(`${/** @type {Error} */ (error).message}\nFetching Pebble needs access to deb.debian.org (or the apt proxy configured in /etc/apt/apt.conf.d).`);
+  }
+  // `madison` lists what the source offers, newest first: "pebble | 2.10.0+ds1-2 | http://... Packages".
+  const offered = (await run('apt-cache madison pebble', aptCache, [...aptOptions, 'madison', 'pebble']))
+    .split('\n')
+    .map((line) => line.split('|').map((field) => field.trim()))
+    .filter((fields) => fields[0] === 'pebble' && fields[1])
+    .map((fields) => /** @type {string} */ (fields[1]));
+  const packageVersion = offered.find(isPinnedAriVersion);
+  if (!packageVersion) {
+    throw new Error(
+      `Debian unstable offers pebble ${offered.join(', ') || '(no version at all)'}, not ${PEBBLE_ARI_VERSION_PREFIX}.x. ` +
+        `The tests are pinned to Pebble ${PEBBLE_ARI_VERSION_PREFIX} (PEBBLE_ARI_VERSION_PREFIX in scripts/lib/pebble.js): ` +
+        'run them against the new version and move the pin, or unpack a 2.10 package into the cache folder by hand.',
+    );
+  }
+  log(`apt-get download pebble=${packageVersion}...`);
+  // apt checks the package against the hash in the signed release files.
+  await run(`apt-get download pebble=${packageVersion}`, aptGet, [...aptOptions, 'download', `pebble=${packageVersion}`], debs);
+  const deb = (await readdir(debs)).find((name) => name.endsWith('.deb'));
+  if (!deb) throw new Error(`apt-get download pebble=${packageVersion} left no .deb in ${debs}`);
+  await run(`dpkg-deb -x ${deb}`, dpkgDeb, ['-x', join(debs, deb), root]);
+
+  const pebble = join(root, 'usr', 'bin', 'pebble');
+  const probe = await runCommand(pebble, ['-version']);
+  if (probe.code !== 0 || !/Pebble version/.test(probe.output)) {
+    throw new Error(`the unpacked ${pebble} does not run (code ${probe.code}):\n${tailLines(probe.output, 10)}`);
+  }
+  const sha256 = createHash('sha256').update(await readFile(join(debs, deb))).digest('hex');
+  await writeFile(
+    join(root, FETCH_RECORD),
+    `${JSON.stringify({ package: 'pebble', packageVersion, deb, sha256, source: DEBIAN_UNSTABLE_SOURCE, fetchedAt: new Date().toISOString() }, null, 2)}\n`,
+  );
+  return packageVersion;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,21 +668,29 @@ export class ManagedProcess {
 // HTTP(S)
 // ---------------------------------------------------------------------------------------------
 
+/** What the harness's own requests say they are: Pebble 2.10 refuses requests without a User-Agent. */
+export const HARNESS_USER_AGENT = 'acmectl-test-harness';
+
 /**
- * GETs `url` (http: or https:) and returns status, headers and body text. For https the server
- * certificate is verified against `ca` (PEM) when given, else the system roots; verification
- * is never disabled.
+ * Sends a request to `url` (http: or https:; GET unless `method` says otherwise) and returns status, headers
+ * and body text. For https the server certificate is verified against `ca` (PEM) when given, else the system
+ * roots; verification is never disabled. Sends User-Agent: HARNESS_USER_AGENT unless `headers` has one.
  * @param {string} url
- * @param {{ ca?: string | Buffer, timeoutMs?: number }} [options]
+ * @param {{ ca?: string | Buffer, timeoutMs?: number, method?: string, body?: string, headers?: Record<string, string> }} [options]
  * @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders, body: string }>}
  */
 export function requestText(url, options = {}) {
   const target = new URL(url);
   const client = target.protocol === 'https:' ? https : http;
+  const method = options.method ?? 'GET';
+  /** @type {Record<string, string | number>} */
+  const headers = { 'user-agent': HARNESS_USER_AGENT };
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+  if (options.body !== undefined) headers['content-length'] = Buffer.byteLength(options.body);
   return new Promise((resolve, reject) => {
     const request = client.request(
       target,
-      { method: 'GET', ...(options.ca ? { ca: options.ca } : {}), agent: false },
+      { method, headers, ...(options.ca ? { ca: options.ca } : {}), agent: false },
       (response) => {
         /** @type {Buffer[]} */
         const chunks = [];
@@ -437,9 +701,9 @@ export function requestText(url, options = {}) {
         );
       },
     );
-    request.setTimeout(options.timeoutMs ?? 5_000, () => request.destroy(new Error(`GET ${url} timed out`)));
+    request.setTimeout(options.timeoutMs ?? 5_000, () => request.destroy(new Error(`${method} ${url} timed out`)));
     request.on('error', reject);
-    request.end();
+    request.end(options.body);
   });
 }
 
@@ -538,13 +802,35 @@ export async function generateLocalhostCertificates(dir) {
   await chmod(serverKeyPath, 0o600);
   return { caCertPath, serverCertPath, serverKeyPath };
 }
-
 // ---------------------------------------------------------------------------------------------
 // Pebble
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * A certificate profile of Pebble 2.10 (config key "pebble.profiles", offered in the directory's meta.profiles).
+ * @typedef {object} PebbleProfile
+ * @property {string} description what the directory says about it
+ * @property {number} validityPeriod lifetime of its certificates, in seconds
+ */
+
+/**
+ * The profiles `startPebble({ version: 'ari' })` configures unless told otherwise, named and timed like Let's
+ * Encrypt's: "classic" (90 days) and "shortlived" (160 hours). Pebble 2.10 gives an order that names no profile
+ * one of them AT RANDOM (so that clients do not rely on a default): a test that depends on the lifetime names
+ * the profile, or configures a single one.
+ * @type {Readonly<Record<string, Readonly<PebbleProfile>>>}
+ */
+export const DEFAULT_ARI_PROFILES = Object.freeze({
+  classic: Object.freeze({ description: 'acmectl tests: 90-day certificates', validityPeriod: 90 * 24 * 3600 }),
+  shortlived: Object.freeze({ description: 'acmectl tests: 160-hour certificates', validityPeriod: 160 * 3600 }),
+});
+
+/**
  * @typedef {object} StartPebbleOptions
+ * @property {'stable' | 'ari'} [version] 'stable' (default): Debian stable's Pebble 2.4, a CA without ARI or
+ *   profiles; 'ari': Pebble 2.10 from Debian unstable (ensurePebbleAri), with renewalInfo and profiles
+ * @property {Record<string, PebbleProfile>} [profiles] with version 'ari': the profiles to configure (default
+ *   DEFAULT_ARI_PROFILES); refused with 'stable'
  * @property {boolean} [eab] require External Account Binding, with PEBBLE_EAB_KEYS
  * @property {Record<string, string>} [env] extra environment for pebble (PEBBLE_WFE_NONCEREJECT, ...)
  * @property {number} [httpPort] where Pebble's VA connects for HTTP-01 (default: a free port)
@@ -553,8 +839,27 @@ export async function generateLocalhostCertificates(dir) {
  */
 
 /**
+ * @typedef {object} RenewalWindow what setRenewalInfo makes Pebble answer for a certificate
+ * @property {Date | string} start Dates are sent as RFC 3339 (whole seconds, UTC); strings as they are
+ * @property {Date | string} end
+ * @property {string} [explanationURL]
+ */
+
+/**
+ * @typedef {object} RenewalInfoAnswer what Pebble's renewalInfo resource answers for a certificate
+ * @property {number} status
+ * @property {string | undefined} retryAfter the Retry-After header
+ * @property {{ start: string, end: string } | undefined} suggestedWindow
+ * @property {string | undefined} explanationURL
+ * @property {string} body
+ */
+
+/**
  * @typedef {object} PebbleHandle
+ * @property {'stable' | 'ari'} version
  * @property {string} directoryUrl https://localhost:<port>/dir
+ * @property {string | undefined} renewalInfoUrl the directory's renewalInfo (version 'ari' only)
+ * @property {Readonly<Record<string, PebbleProfile>>} profiles the configured profiles ({} for 'stable')
  * @property {string} caBundlePath PEM of the CA that signed Pebble's HTTPS certificate
  * @property {string} managementUrl https://127.0.0.1:<port> (Pebble's management interface)
  * @property {number} httpPort
@@ -567,6 +872,8 @@ export async function generateLocalhostCertificates(dir) {
  * @property {{ pebble: number | undefined, challtestsrv: number | undefined }} pids
  * @property {() => Promise<string>} rootCertificatePem
  * @property {() => Promise<string>} intermediateCertificatePem
+ * @property {(certificatePem: string, window: RenewalWindow) => Promise<void>} setRenewalInfo
+ * @property {(certificatePem: string) => Promise<RenewalInfoAnswer>} renewalInfo
  * @property {(lineCount?: number) => string} logs
  * @property {() => Promise<void>} stop
  */
@@ -574,14 +881,26 @@ export async function generateLocalhostCertificates(dir) {
 /**
  * Starts pebble-challtestsrv (DNS answering 127.0.0.1 for every A query, nothing for AAAA, no
  * challenge servers of its own) and Pebble (using it as DNS server) on free loopback ports, with a
- * freshly generated HTTPS CA. Resolves only once Pebble's directory answers over verified HTTPS;
- * rejects with the processes' last output otherwise (after cleaning up).
+ * freshly generated HTTPS CA. Resolves only once Pebble's directory answers over verified HTTPS (and,
+ * with version 'ari', offers renewalInfo and the configured profiles); rejects with the processes' last
+ * output otherwise (after cleaning up).
  * @param {StartPebbleOptions} [options]
  * @returns {Promise<PebbleHandle>}
  */
 export async function startPebble(options = {}) {
+  const version = options.version ?? 'stable';
+  if (version !== 'stable' && version !== 'ari') {
+    throw new Error(`startPebble: version must be 'stable' or 'ari', not ${JSON.stringify(version)}`);
+  }
+  if (options.profiles !== undefined) {
+    if (version !== 'ari') throw new Error("startPebble: profiles need version: 'ari' (Debian stable's Pebble 2.4 has none)");
+    checkProfiles(options.profiles);
+  }
+  // Debian stable's package also provides pebble-challtestsrv, used with either Pebble: its flags are the
+  // ones this harness passes (2.10's renamed -dns01 and would open a DNS-over-HTTPS port of its own).
   await ensurePebbleInstalled({ log: options.log });
   await ensureOpensslInstalled({ log: options.log });
+  const pebbleCommand = version === 'ari' ? (await ensurePebbleAri({ log: options.log })).pebble : 'pebble';
 
   installExitHandler();
   const dir = await mkdtemp(join(tmpdir(), 'acmectl-pebble-'));
@@ -592,7 +911,7 @@ export async function startPebble(options = {}) {
     // between; when a bind fails, pick fresh ports and try again.
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await launchPebble(dir, certificates, options);
+        return await launchPebble(dir, certificates, { ...options, version, pebbleCommand });
       } catch (error) {
         if (!(error instanceof PortInUseError) || attempt >= 3) throw error;
       }
@@ -606,13 +925,60 @@ export async function startPebble(options = {}) {
 
 class PortInUseError extends Error {}
 
+/** @param {unknown} profiles */
+function checkProfiles(profiles) {
+  if (!profiles || typeof profiles !== 'object' || Array.isArray(profiles)) {
+    throw new Error('startPebble: profiles must be an object: name -> { description, validityPeriod }');
+  }
+  for (const [name, profile] of Object.entries(profiles)) {
+    const { description, validityPeriod } = /** @type {Partial<PebbleProfile>} */ (profile ?? {});
+    if (!name || typeof description !== 'string' || !Number.isInteger(validityPeriod) || /** @type {number} */ (validityPeriod) <= 0) {
+      throw new Error(
+        `startPebble: profile ${JSON.stringify(name)} must be { description: string, validityPeriod: whole seconds > 0 }, not ${JSON.stringify(profile)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Throws unless `directory` (a parsed ACME directory) offers renewalInfo and meta.profiles with every name in
+ * `profileNames`: what startPebble({ version: 'ari' }) checks before handing out a Pebble, so that tests of ARI
+ * and profiles never run against a CA without them.
+ * @param {unknown} directory
+ * @param {string[]} profileNames
+ * @param {string} where names the CA in the error message
+ */
+export function assertAriDirectory(directory, profileNames, where) {
+  const parsed = /** @type {{ renewalInfo?: unknown, meta?: { profiles?: unknown } } | null} */ (
+    directory && typeof directory === 'object' ? directory : null
+  );
+  const problems = [];
+  if (typeof parsed?.renewalInfo !== 'string' || !parsed.renewalInfo) {
+    problems.push('no "renewalInfo" (ACME Renewal Information, RFC 9773)');
+  }
+  const offered = parsed?.meta?.profiles;
+  if (!offered || typeof offered !== 'object' || Array.isArray(offered)) {
+    problems.push('no "meta.profiles"');
+  } else {
+    const missing = profileNames.filter((name) => typeof (/** @type {Record<string, unknown>} */ (offered))[name] !== 'string');
+    if (missing.length > 0) problems.push(`no profile ${missing.map((name) => JSON.stringify(name)).join(', ')} in meta.profiles`);
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `${where} is not a CA with ARI and profiles: its directory has ${problems.join(' and ')}; ` +
+        `startPebble({ version: 'ari' }) needs Pebble ${PEBBLE_ARI_VERSION_PREFIX}. The directory: ${JSON.stringify(directory).slice(0, 600)}`,
+    );
+  }
+}
+
 /**
  * @param {string} dir
  * @param {{ caCertPath: string, serverCertPath: string, serverKeyPath: string }} certificates
- * @param {StartPebbleOptions} options
+ * @param {StartPebbleOptions & { version: 'stable' | 'ari', pebbleCommand: string }} options
  * @returns {Promise<PebbleHandle>}
  */
 async function launchPebble(dir, certificates, options) {
+  const { version, pebbleCommand } = options;
   const defaultAcmePort = await freePort();
   const defaultManagementPort = await freePort();
   const challtestsrvManagementPort = await freePort();
@@ -620,6 +986,7 @@ async function launchPebble(dir, certificates, options) {
   const defaultHttpPort = options.httpPort ?? (await freePort());
   const defaultTlsPort = await freePort();
 
+  /** @type {{ pebble: Record<string, unknown> & { listenAddress: unknown, managementListenAddress: unknown, httpPort: unknown, tlsPort: unknown } }} */
   const pebbleConfig = {
     pebble: {
       listenAddress: `127.0.0.1:${defaultAcmePort}`,
@@ -631,6 +998,7 @@ async function launchPebble(dir, certificates, options) {
       ocspResponderURL: '',
       externalAccountBindingRequired: Boolean(options.eab),
       ...(options.eab ? { externalAccountMACKeys: { ...PEBBLE_EAB_KEYS } } : {}),
+      ...(version === 'ari' ? { profiles: options.profiles ?? DEFAULT_ARI_PROFILES } : {}),
       ...options.config,
     },
   };
@@ -639,6 +1007,7 @@ async function launchPebble(dir, certificates, options) {
   const managementPort = portOf(pebbleConfig.pebble.managementListenAddress, 'managementListenAddress');
   const httpPort = Number(pebbleConfig.pebble.httpPort);
   const tlsPort = Number(pebbleConfig.pebble.tlsPort);
+  const profiles = /** @type {Record<string, PebbleProfile>} */ (version === 'ari' ? pebbleConfig.pebble['profiles'] ?? {} : {});
   const configPath = join(dir, 'pebble-config.json');
   await writeFile(configPath, `${JSON.stringify(pebbleConfig, null, 2)}\n`);
 
@@ -646,6 +1015,7 @@ async function launchPebble(dir, certificates, options) {
   const dnsServer = `127.0.0.1:${dnsPort}`;
   const challtestsrvManagementUrl = `http://127.0.0.1:${challtestsrvManagementPort}`;
   const managementUrl = `https://127.0.0.1:${managementPort}`;
+  const directoryUrl = `https://localhost:${acmePort}/dir`;
 
   // Empty values disable challtestsrv's own HTTP-01/HTTPS/TLS-ALPN responders and its AAAA answers:
   // the CA must reach the client under test (or nginx) on 127.0.0.1:<httpPort>, nothing else.
@@ -658,7 +1028,7 @@ async function launchPebble(dir, certificates, options) {
     '-defaultIPv4', '127.0.0.1',
     '-defaultIPv6', '',
   ], { cwd: dir });
-  const pebble = new ManagedProcess('pebble', 'pebble', ['-config', configPath, '-dnsserver', dnsServer], {
+  const pebble = new ManagedProcess('pebble', pebbleCommand, ['-config', configPath, '-dnsserver', dnsServer], {
     cwd: dir,
     env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...options.env },
   });
@@ -674,6 +1044,8 @@ async function launchPebble(dir, certificates, options) {
       liveTempDirs.delete(dir);
     })());
 
+  /** @type {string | undefined} */
+  let renewalInfoUrl;
   /** The process whose report is not already part of the startup error. */
   let otherProcess = pebble;
   try {
@@ -693,6 +1065,17 @@ async function launchPebble(dir, certificates, options) {
         return response.status === 200;
       },
     });
+    if (version === 'ari') {
+      // Never test ARI or profiles against a CA without them: a wrong binary in the cache fails here, loudly.
+      const response = await requestText(directoryUrl, { ca: caPem });
+      try {
+        const directory = JSON.parse(response.body);
+        assertAriDirectory(directory, Object.keys(profiles), `Pebble ${pebbleCommand} at ${directoryUrl}`);
+        renewalInfoUrl = directory.renewalInfo;
+      } catch (error) {
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\n${pebble.report()}`);
+      }
+    }
   } catch (error) {
     const otherReport = otherProcess.report(); // before stop(), so it shows the state at failure
     await Promise.all([pebble.stop(), challtestsrv.stop()]);
@@ -711,8 +1094,69 @@ async function launchPebble(dir, certificates, options) {
     return response.body;
   };
 
+  /** @param {string} what */
+  const needsAri = (what) => {
+    if (version !== 'ari') throw new Error(`${what} needs a Pebble with ARI: startPebble({ version: 'ari' })`);
+    return /** @type {string} */ (renewalInfoUrl);
+  };
+
+  /**
+   * Pebble's management endpoint: from now on, the renewalInfo of this certificate (found by its serial) is
+   * `window`. Pebble keeps it in memory only, like everything else.
+   * @param {string} certificatePem the certificate (a full chain is fine: its first certificate counts)
+   * @param {RenewalWindow} window
+   */
+  const setRenewalInfo = async (certificatePem, window) => {
+    needsAri('setRenewalInfo()');
+    const certificate = firstCertificatePem(certificatePem);
+    const ariResponse = {
+      suggestedWindow: { start: rfc3339(window.start), end: rfc3339(window.end) },
+      ...(window.explanationURL !== undefined ? { explanationURL: window.explanationURL } : {}),
+    };
+    const url = `${managementUrl}/set-renewal-info/`;
+    // The body Pebble's handler decodes: the certificate PEM, and the renewalInfo JSON it is to serve, as a string.
+    const response = await requestText(url, {
+      ca: caPem,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ certificate, ariResponse: JSON.stringify(ariResponse) }),
+    });
+    if (response.status !== 200) {
+      const hint = response.status === 404 ? ' (not a certificate this Pebble issued: each Pebble starts with a new CA and forgets its certificates when stopped)' : '';
+      throw new Error(`POST ${url} answered ${response.status}${hint}: ${response.body.slice(0, 300)}`);
+    }
+  };
+
+  /**
+   * GET <renewalInfoUrl>/<CertID>, as an ACME client asks.
+   * @param {string} certificatePem
+   * @returns {Promise<RenewalInfoAnswer>}
+   */
+  const renewalInfo = async (certificatePem) => {
+    const url = `${needsAri('renewalInfo()')}/${ariCertId(certificatePem)}`;
+    const response = await requestText(url, { ca: caPem });
+    /** @type {{ suggestedWindow?: { start: string, end: string }, explanationURL?: string }} */
+    let parsed = {};
+    try {
+      parsed = JSON.parse(response.body);
+    } catch {
+      // a problem document or nothing: the status and body say what happened
+    }
+    const retryAfter = response.headers['retry-after'];
+    return {
+      status: response.status,
+      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+      suggestedWindow: parsed?.suggestedWindow,
+      explanationURL: parsed?.explanationURL,
+      body: response.body,
+    };
+  };
+
   return {
-    directoryUrl: `https://localhost:${acmePort}/dir`,
+    version,
+    directoryUrl,
+    renewalInfoUrl,
+    profiles: Object.freeze({ ...profiles }),
     caBundlePath: certificates.caCertPath,
     managementUrl,
     httpPort,
@@ -725,9 +1169,95 @@ async function launchPebble(dir, certificates, options) {
     pids: { pebble: pebble.pid, challtestsrv: challtestsrv.pid },
     rootCertificatePem: () => managementPem('/roots/0'),
     intermediateCertificatePem: () => managementPem('/intermediates/0'),
+    setRenewalInfo,
+    renewalInfo,
     logs: (lineCount = 50) => `${pebble.report(lineCount)}\n\n${challtestsrv.report(lineCount)}`,
     stop,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ACME Renewal Information (RFC 9773) helpers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The first certificate of a PEM text (checked to parse), as PEM.
+ * @param {string} pem
+ */
+function firstCertificatePem(pem) {
+  const match = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
+  if (!match) throw new Error('expected a PEM certificate (-----BEGIN CERTIFICATE-----)');
+  new X509Certificate(match[0]); // throws on a damaged certificate, before Pebble says "400"
+  return `${match[0]}\n`;
+}
+
+/** @param {Date | string} value */
+function rfc3339(value) {
+  return value instanceof Date ? value.toISOString().replace(/\.\d{3}Z$/, 'Z') : value;
+}
+
+/**
+ * The certificate's ARI CertID (RFC 9773 section 4.1): base64url(keyIdentifier of its Authority Key Identifier)
+ * "." base64url(the DER content octets of its serial number, leading zero included). Read from the DER
+ * here, since node:crypto exposes neither the AKI nor the serial's exact encoding.
+ * @param {string} certificatePem (a full chain is fine: its first certificate counts)
+ */
+export function ariCertId(certificatePem) {
+  const der = new X509Certificate(firstCertificatePem(certificatePem)).raw;
+  const certificate = derElement(der, 0);
+  const tbs = derElement(der, certificate.contentStart);
+  let field = derElement(der, tbs.contentStart);
+  if (field.tag === 0xa0) field = derElement(der, field.end); // [0] version
+  if (field.tag !== 0x02) throw new Error('ariCertId: no serial number where the certificate should have it');
+  const serial = der.subarray(field.contentStart, field.end);
+  // serial, signature, issuer, validity, subject, subjectPublicKeyInfo, then optional [1], [2], [3] extensions
+  let extensions;
+  for (let at = field.end; at < tbs.end; ) {
+    const element = derElement(der, at);
+    if (element.tag === 0xa3) extensions = derElement(der, element.contentStart);
+    at = element.end;
+  }
+  if (!extensions) throw new Error('ariCertId: the certificate has no extensions, so no Authority Key Identifier');
+  const akiOid = Buffer.from([0x55, 0x1d, 0x23]); // 2.5.29.35
+  for (let at = extensions.contentStart; at < extensions.end; ) {
+    const extension = derElement(der, at);
+    at = extension.end;
+    const oid = derElement(der, extension.contentStart);
+    if (oid.tag !== 0x06 || !der.subarray(oid.contentStart, oid.end).equals(akiOid)) continue;
+    let value = derElement(der, oid.end);
+    if (value.tag === 0x01) value = derElement(der, value.end); // critical BOOLEAN
+    const aki = derElement(der, value.contentStart); // AuthorityKeyIdentifier SEQUENCE
+    for (let inner = aki.contentStart; inner < aki.end; ) {
+      const part = derElement(der, inner);
+      if (part.tag === 0x80) {
+        return `${der.subarray(part.contentStart, part.end).toString('base64url')}.${serial.toString('base64url')}`;
+      }
+      inner = part.end;
+    }
+  }
+  throw new Error('ariCertId: the certificate has no Authority Key Identifier with a keyIdentifier');
+}
+
+/**
+ * The DER element (single-byte tag, definite length) starting at `at`.
+ * @param {Buffer} der
+ * @param {number} at
+ */
+function derElement(der, at) {
+  const tag = der[at];
+  let length = der[at + 1];
+  if (tag === undefined || length === undefined) throw new Error('ariCertId: truncated DER');
+  let contentStart = at + 2;
+  if (length & 0x80) {
+    const octets = length & 0x7f;
+    if (octets === 0 || octets > 4) throw new Error('ariCertId: unsupported DER length');
+    length = 0;
+    for (let i = 0; i < octets; i += 1) length = length * 256 + /** @type {number} */ (der[contentStart + i]);
+    contentStart += octets;
+  }
+  const end = contentStart + length;
+  if (end > der.length) throw new Error('ariCertId: truncated DER');
+  return { tag, contentStart, end };
 }
 
 /**

@@ -40,12 +40,20 @@ export async function fetchDirectory(pebble: PebbleHandle): Promise<AcmeDirector
   return JSON.parse(response.body) as AcmeDirectory;
 }
 
-/** The RFC 8555 directory fields Pebble 2.4.0 serves. */
+/** The RFC 8555 directory fields Pebble 2.4.0 serves, plus what 2.10 adds (renewalInfo, meta.profiles). */
 export interface AcmeDirectory {
   newNonce: string;
   newAccount: string;
   newOrder: string;
   revokeCert: string;
   keyChange: string;
-  meta?: { termsOfService?: string; externalAccountRequired?: boolean; [key: string]: unknown };
+  /** RFC 9773 (Pebble 2.10, startPebble({ version: 'ari' })). */
+  renewalInfo?: string;
+  meta?: {
+    termsOfService?: string;
+    externalAccountRequired?: boolean;
+    /** Profile name -> description (Pebble 2.10). */
+    profiles?: Record<string, string>;
+    [key: string]: unknown;
+  };
 }
