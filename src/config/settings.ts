@@ -31,6 +31,7 @@ export const SETTINGS = {
   eabKid: { type: 'string', flag: 'eab-kid', default: null, description: 'external account binding key id (from the CA)' },
   eabHmacKey: { type: 'string', flag: 'eab-hmac-key', default: null, secret: true, description: 'external account binding HMAC key, base64url as the CA gives it' },
   keyType: { type: 'enum', flag: 'key-type', values: KEY_TYPES, default: 'ec256', description: 'certificate key type' },
+  preferredChain: { type: 'string', flag: 'preferred-chain', default: null, description: 'issuer common name of the topmost certificate of the chain to use when the CA offers several (e.g. "ISRG Root X1"); stored for renewals' },
   challenge: { type: 'enum', flag: 'challenge', values: CHALLENGE_METHODS, default: 'standalone', description: 'how HTTP-01 challenges are answered' },
   httpPort: { type: 'integer', flag: 'http-port', min: 1, max: 65535, default: 80, description: 'port of the standalone HTTP-01 responder' },
   httpAddress: { type: 'string', flag: 'http-address', default: null, description: 'address the standalone responder listens on; default every IPv4 and IPv6 address' },
