@@ -6,7 +6,7 @@ _acmectl() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --ca-bundle|--challenge|--concurrency|--config|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--key-type|--name|--order-timeout|--out|--password-file|--post-hook|--pre-hook|--profile|--reason|--request-timeout|--server|--store|--to|--version|--webroot) ((i++)) ;;
+      --ca-bundle|--challenge|--concurrency|--config|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--key-type|--name|--order-timeout|--out|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--reason|--request-timeout|--server|--store|--to|--version|--webroot) ((i++)) ;;
       -*) ;;
       *) path="${path:+$path }$word" ;;
     esac
@@ -16,12 +16,12 @@ _acmectl() {
     --challenge) COMPREPLY=($(compgen -W "standalone webroot store" -- "$cur")); return ;;
     --key-type) COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
     --reason) COMPREPLY=($(compgen -W "unspecified keyCompromise affiliationChanged superseded cessationOfOperation" -- "$cur")); return ;;
-    --concurrency|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--name|--order-timeout|--password-file|--post-hook|--pre-hook|--profile|--request-timeout|--server|--store|--to|--version) return ;;
+    --concurrency|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--name|--order-timeout|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--request-timeout|--server|--store|--to|--version) return ;;
   esac
   local words
   case "$path" in
     '') words="issue renew list ls show serve export revoke delete store config ca account completion --version --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --key-type --profile --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --pre-hook --post-hook --deploy-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --key-type --profile --preferred-chain --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --pre-hook --post-hook --deploy-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     'renew') words="--days --force --concurrency --random-sleep --no-random-sleep --dry-run --run-deploy-hooks --pre-hook --post-hook --deploy-hook --hook-timeout --request-timeout --order-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     'list') words="--expiring --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     'ls') words="--expiring --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { OperationError, UsageError } from '../core/errors.js';
 import type { Identifier } from '../core/identifiers.js';
+import { linkUrls } from './link-header.js';
 import { AcmeProblemError, isAcmeProblem, shortProblemType } from './problem.js';
 import { parseRetryAfter } from './polling.js';
 import type { PollResult } from './polling.js';
@@ -42,6 +43,13 @@ export interface AcmeAuthorization {
   status: AcmeStatus;
   identifier: Identifier;
   challenges: AcmeChallenge[];
+}
+
+export interface DownloadedCertificate {
+  /** Leaf first, as the CA sent it. */
+  pem: string;
+  /** Absolute URLs of the alternate chains offered, in the CA's order. */
+  alternates: string[];
 }
 
 export interface ExternalAccountBinding {
@@ -169,12 +177,17 @@ export class CaClient {
     expectStatus(await this.post(this.directory.revokeCert, { certificate: der.toString('base64url'), reason }, 'revoking the certificate'), [200], 'revoking the certificate');
   }
 
-  /** The certificate chain as PEM (leaf first). */
-  async downloadCertificate(url: string): Promise<string> {
-    const body = expectStatus(await this.post(url, null, 'downloading the certificate'), [200], 'downloading the certificate');
+  /**
+   * The certificate chain at `url` as PEM (leaf first), with the URLs of the alternate chains the CA offers
+   * (RFC 8555 §7.4.2: `Link: <url>;rel="alternate"`, resolved against `url`). Not read further here: see chains.ts.
+   */
+  async downloadCertificate(url: string): Promise<DownloadedCertificate> {
+    const answer = await this.post(url, null, 'downloading the certificate');
+    const body = expectStatus(answer, [200], 'downloading the certificate');
     const pem = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : '';
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new OperationError('the CA sent something other than a PEM certificate chain');
-    return pem;
+    const link = (answer.headers as Record<string, string | string[] | undefined>).link;
+    return { pem, alternates: linkUrls(link, 'alternate', url) };
   }
 
   private post(url: string, payload: unknown, what: string): Promise<HttpAnswer> {

@@ -5,6 +5,14 @@ import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
 import { generatePrivateKey, jwkThumbprint } from './keys.js';
 import { obtainCertificate } from './obtain-certificate.js';
 import { AcmeProblemError } from './problem.js';
+import { intermediate, leaf, root } from '../../test/support/test-pki.js';
+
+// The CA's default chain goes up to "Root A"; the one alternate it offers to "Root B".
+const rootA = root('Root A');
+const rootB = root('Root B');
+const issuing = intermediate('Issuing CA', rootA);
+const certificate = leaf('a.example.com', issuing);
+const chains = { default: certificate + issuing.pem, alternate: certificate + intermediate('Issuing CA', rootB, issuing).pem };
 
 /**
  * A scripted CA (an in-memory stand-in for CaClient): each name's authorization turns valid, or invalid
@@ -50,7 +58,8 @@ function scriptedCa(outcomes: Record<string, 'valid' | { type: string; detail: s
       finalized = true;
       return { value: { ...order, status: 'processing' } as AcmeOrder };
     },
-    downloadCertificate: async () => '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+    downloadCertificate: async (url: string) =>
+      url === 'https://ca.test/cert/1' ? { pem: chains.default, alternates: ['https://ca.test/cert/1/alt'] } : { pem: chains.alternate, alternates: [] },
   };
   return ca as unknown as CaClient;
 }
@@ -80,7 +89,7 @@ function recordingSolver(failFor?: string): Http01Solver & { live: Set<string>; 
   return solver;
 }
 
-async function run(ca: CaClient, solver: Http01Solver, names: string[]) {
+async function run(ca: CaClient, solver: Http01Solver, names: string[], preferredChain: string | null = null) {
   const accountKeyPem = await generatePrivateKey('ec256');
   const identifiers: Identifier[] = names.map((value) => ({ type: 'dns', value }));
   const events: string[] = [];
@@ -90,6 +99,7 @@ async function run(ca: CaClient, solver: Http01Solver, names: string[]) {
     accountKeyPem,
     solver,
     deadline: Date.now() + 10_000,
+    preferredChain,
     progress: (e) => events.push(`${e.step}:${e.phase}:${e.id ?? ''}`),
   });
   return { promise, accountKeyPem, events };
@@ -100,12 +110,22 @@ describe('obtainCertificate', () => {
     const solver = recordingSolver();
     const { promise, accountKeyPem, events } = await run(scriptedCa({ 'a.example.com': 'valid', 'b.example.com': 'valid', 'c.example.com': 'valid' }), solver, ['a.example.com', 'b.example.com', 'c.example.com']);
     const result = await promise;
-    expect(result.chainPem).toMatch(/BEGIN CERTIFICATE/);
+    expect(result).toMatchObject({ chainPem: chains.default, topIssuer: 'Root A', warnings: [] });
     expect(solver.maxConcurrent).toBe(3);
     expect(solver.presented.map((c) => c.keyAuthorization)).toEqual(solver.presented.map((c) => `${c.token}.${jwkThumbprint(accountKeyPem)}`));
     expect(solver.live.size).toBe(0);
     expect(events).toContain('authorization:done:b.example.com');
     expect(events).toContain('finalize:done:');
+  });
+
+  it('stores the chain to the preferred issuer, and passes on the warning when none leads there', async () => {
+    const preferred = await (await run(scriptedCa({ 'a.example.com': 'valid' }), recordingSolver(), ['a.example.com'], 'Root B')).promise;
+    expect(preferred).toMatchObject({ chainPem: chains.alternate, topIssuer: 'Root B', warnings: [] });
+    const { promise, events } = await run(scriptedCa({ 'a.example.com': 'valid' }), recordingSolver(), ['a.example.com'], 'Root X');
+    const kept = await promise;
+    expect(kept).toMatchObject({ chainPem: chains.default, topIssuer: 'Root A' });
+    expect(kept.warnings).toEqual(['no chain offered by the CA has the issuer "Root X"; kept the default chain whose top issuer is "Root A" (offered: "Root A", "Root B")']);
+    expect(events).toContain('download:done:');
   });
 
   it('cleans up every presented challenge when validation fails, and names the failing identifier', async () => {

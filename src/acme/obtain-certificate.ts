@@ -3,6 +3,7 @@ import type { ProgressListener } from '../core/events.js';
 import type { Identifier } from '../core/identifiers.js';
 import type { Http01Challenge, Http01Solver } from '../challenge/solver.js';
 import { isValidToken } from '../challenge/solver.js';
+import { downloadChain } from './chains.js';
 import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
 import { createCsrDer } from './csr.js';
 import { keyAuthorization } from './keys.js';
@@ -22,12 +23,18 @@ export interface ObtainRequest {
   deadline: number;
   signal?: AbortSignal;
   progress: ProgressListener;
+  /** Issuer CN of the top certificate of the chain wanted, when the CA offers several; null takes the default. */
+  preferredChain: string | null;
 }
 
 export interface ObtainedCertificate {
-  /** Leaf first, then the chain, as the CA sent it. */
+  /** Leaf first, then the chain chosen (the CA's default unless preferredChain picked an alternate). */
   chainPem: string;
+  /** The issuer CN of the chain's topmost certificate. */
+  topIssuer: string;
   orderUrl: string;
+  /** For the user (the preferred chain not offered, alternates ignored); the certificate is fine. */
+  warnings: string[];
 }
 
 const settledStatus = (status: string): boolean => status !== 'pending' && status !== 'processing';
@@ -64,9 +71,10 @@ export async function obtainCertificate(ca: CaClient, request: ObtainRequest): P
   progress({ step: 'finalize', phase: 'done', message: 'certificate issued' });
 
   progress({ step: 'download', phase: 'start', message: 'downloading the certificate' });
-  const chainPem = await ca.downloadCertificate(order.certificate);
-  progress({ step: 'download', phase: 'done', message: 'certificate downloaded' });
-  return { chainPem, orderUrl: order.url };
+  const chain = await downloadChain(ca, order.certificate, request.preferredChain);
+  const detail = request.preferredChain === null ? '' : chain.topIssuer === request.preferredChain ? ` (the chain to "${chain.topIssuer}", as preferred)` : ` (the default chain, to "${chain.topIssuer}")`;
+  progress({ step: 'download', phase: 'done', message: `certificate downloaded${detail}` });
+  return { chainPem: chain.pem, topIssuer: chain.topIssuer, orderUrl: order.url, warnings: chain.warnings };
 }
 
 async function validateAuthorizations(ca: CaClient, order: AcmeOrder, request: ObtainRequest): Promise<void> {

@@ -4,7 +4,8 @@ import type { Server } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLocalhostCertificates } from '../../scripts/lib/pebble.js';
 import { tempDir } from '../../test/support/temp-dir.js';
-import { CaUnreachableError, loadAcmeClient, trustForOrigin } from './transport.js';
+import { OperationError } from '../core/errors.js';
+import { CaUnreachableError, loadAcmeClient, MAX_ANSWER_BYTES, trustForOrigin } from './transport.js';
 
 // Two HTTPS servers on loopback, each with its own private CA: what a renew run over certificates from two
 // private CAs talks to. A bundle trusted for one must never make the other's certificate trusted.
@@ -19,7 +20,13 @@ let second: PrivateServer;
 async function startPrivateServer(name: string): Promise<PrivateServer> {
   const dir = tempDir(`transport-${name}`);
   const { caCertPath, serverCertPath, serverKeyPath } = await generateLocalhostCertificates(dir);
-  const server = createServer({ cert: readFileSync(serverCertPath), key: readFileSync(serverKeyPath) }, (_request, response) => {
+  const server = createServer({ cert: readFileSync(serverCertPath), key: readFileSync(serverKeyPath) }, (request, response) => {
+    if (request.url === '/big') {
+      // Past the cap, without saying its length up front.
+      response.writeHead(200, { 'content-type': 'application/pem-certificate-chain' });
+      response.end('x'.repeat(MAX_ANSWER_BYTES + 1));
+      return;
+    }
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end('{"ok":true}');
   });
@@ -55,6 +62,18 @@ describe('trust per CA origin', () => {
 
     trustForOrigin(second.url, second.caPem);
     expect(await get(second.url)).toBe(200);
+    expect(await get(first.url)).toBe(200);
+  });
+});
+
+describe('answer size', () => {
+  it('stops reading an answer larger than MAX_ANSWER_BYTES, saying so (not "could not reach")', async () => {
+    trustForOrigin(first.url, first.caPem);
+    const big = new URL('/big', first.url).href;
+    const error = await get(big);
+    expect(error).toBeInstanceOf(OperationError);
+    expect(error).not.toBeInstanceOf(CaUnreachableError);
+    expect((error as Error).message).toBe(`the CA's answer from ${big} is larger than 1024 KiB; not reading it`);
     expect(await get(first.url)).toBe(200);
   });
 });

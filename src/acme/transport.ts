@@ -26,6 +26,12 @@ export class CaUnreachableError extends OperationError {
 const SERVER_ERROR_RETRIES = 3;
 const SERVER_ERROR_RETRY_DELAY_S = 1;
 const LONGEST_RETRY_AFTER_S = 10;
+/**
+ * The largest answer read from a CA (axios reads without a limit by default). ACME answers are small: an order
+ * for 100 names or a certificate chain is a few KiB to a few tens of KiB. A CA, or something posing as one,
+ * cannot make acmectl hold more than this in memory per request; decompressed bytes count.
+ */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 let loaded: Promise<AcmeClientModule> | undefined;
 
@@ -95,6 +101,7 @@ interface AdapterConfig {
   url?: string;
   retryAttempt?: number;
   httpsAgent?: Agent;
+  maxContentLength?: number;
 }
 interface AdapterResponse {
   status: number;
@@ -111,11 +118,18 @@ function httpAdapterOf(): Adapter {
 function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
   return async (config) => {
     config.httpsAgent = agentFor(config.url);
+    config.maxContentLength = MAX_ANSWER_BYTES;
     try {
       return await http(config);
     } catch (error) {
       // acme-client makes axios treat every status as an error, so answers (429 included) arrive here too.
       const failure = error as { response?: AdapterResponse; code?: string; message?: string };
+      if (!failure.response && failure.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(failure.message ?? '')) {
+        // Thrown without an axios config, so acme-client's interceptor passes it on instead of retrying.
+        throw new OperationError(`the CA's answer from ${config.url ?? 'the CA'} is larger than ${MAX_ANSWER_BYTES / 1024} KiB; not reading it`, {
+          hint: 'no ACME answer is that large: check the --server URL',
+        });
+      }
       if (!failure.response) throw new CaUnreachableError(config.url, failure.code, failure.message ?? String(error), timeoutMs);
       const retryAfter = Number(failure.response.headers['retry-after']);
       if (failure.response.status === 429 || (Number.isFinite(retryAfter) && retryAfter > LONGEST_RETRY_AFTER_S)) {

@@ -52,3 +52,16 @@ export function checkListenAddresses(value: string | null): string[] {
   }
   return addresses.map((a) => a.replace(/^\[|\]$/g, ''));
 }
+
+/**
+ * `--preferred-chain`: an issuer common name, matched exactly against the top of each chain the CA offers. Blanks
+ * around it or control characters cannot be part of a name anyone meant, and would only ever give "no match".
+ */
+export function checkPreferredChain(value: string | null): string | null {
+  if (value === null) return null;
+  if (value.trim() !== value || value === '') {
+    throw new UsageError(`--preferred-chain "${value}" starts or ends with blanks`, { hint: 'give the issuer name exactly, e.g. --preferred-chain "ISRG Root X1"' });
+  }
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new UsageError('--preferred-chain contains a control character');
+  return value;
+}

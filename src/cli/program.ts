@@ -45,6 +45,7 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--http-address <address>', 'address(es) of the standalone server, comma separated (default: all IPv4 and IPv6)')
     .addOption(new Option('--key-type <type>', 'certificate key type (default ec256)').choices(KEY_TYPES))
     .option('--profile <name>', "the CA's certificate profile, e.g. shortlived (acmectl ca lists them); stored for renewals")
+    .option('--preferred-chain <issuer>', 'when the CA offers several chains, use the one whose top certificate is issued by this common name (e.g. "ISRG Root X1"); stored')
     .option('--email <email>', 'contact email for a new ACME account')
     .option('--agree-tos', "agree to the CA's terms of service (needed to register an account)")
     .option('--eab-kid <kid>', 'external account binding key id')

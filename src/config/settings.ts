@@ -38,6 +38,7 @@ export const SETTINGS = {
   },
   profile: { type: 'string', flag: 'profile', default: null, description: "the CA's certificate profile (e.g. shortlived at Let's Encrypt); acmectl ca lists them" },
   keyType: { type: 'enum', flag: 'key-type', values: KEY_TYPES, default: 'ec256', description: 'certificate key type' },
+  preferredChain: { type: 'string', flag: 'preferred-chain', default: null, description: 'issuer common name of the topmost certificate of the chain to use when the CA offers several (e.g. "ISRG Root X1"); stored for renewals' },
   challenge: { type: 'enum', flag: 'challenge', values: CHALLENGE_METHODS, default: 'standalone', description: 'how HTTP-01 challenges are answered' },
   httpPort: { type: 'integer', flag: 'http-port', min: 1, max: 65535, default: 80, description: 'port of the standalone HTTP-01 responder' },
   httpAddress: { type: 'string', flag: 'http-address', default: null, description: 'address the standalone responder listens on; default every IPv4 and IPv6 address' },

@@ -34,6 +34,11 @@ export interface RenewalSettings {
   caBundlePem: string | null;
   /** The CA's certificate profile asked for (--profile), or null for the CA's default. */
   profile: string | null;
+  /**
+   * --preferred-chain: the issuer common name of the topmost certificate of the chain to store when the CA
+   * offers several (certbot's and lego's rule, matched exactly). Null keeps the CA's default chain.
+   */
+  preferredChain: string | null;
 }
 
 /** One issued certificate with its key, as the CA sent it. */
@@ -114,6 +119,7 @@ export function decodeRecord(bytes: Uint8Array, key: string): CertificateRecord 
   record.settings.pkcs12PasswordFile ??= null;
   record.settings.caBundlePem ??= null;
   record.settings.profile ??= null;
+  record.settings.preferredChain ??= null;
   record.history ??= [];
   return record;
 }
@@ -134,6 +140,17 @@ export function readCertificateFacts(certPem: string): CertificateFacts {
     notAfter: new Date(certificate.validTo).toISOString(),
     issuer: commonNameOf(certificate.issuer),
   };
+}
+
+/** The issuer common name of a version's topmost certificate (the root its chain leads to); null if unreadable. */
+export function chainTopIssuer(version: Pick<CertificateVersion, 'certPem' | 'chainPem'>): string | null {
+  const blocks = pemCertificateBlocks(version.certPem + version.chainPem);
+  try {
+    return commonNameOf(new X509Certificate(blocks[blocks.length - 1]!).issuer);
+  } catch {
+    // Versions stored before chains were checked were kept as the CA sent them.
+    return null;
+  }
 }
 
 /** Where this host writes a certificate's files: its stored --out, else this host's default. */

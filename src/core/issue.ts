@@ -68,7 +68,8 @@ export interface IssueDependencies {
 }
 
 export type IssueResult =
-  | { outcome: 'issued'; record: CertificateRecord; paths: ExportedPaths | null }
+  /** `warnings` are for the user (e.g. the preferred chain was not offered); the certificate is stored. */
+  | { outcome: 'issued'; record: CertificateRecord; paths: ExportedPaths | null; warnings: string[] }
   /** Not due. `filesUpdated` when this host's files were missing or older than the store's version. */
   | { outcome: 'unchanged'; record: CertificateRecord; renewalTime: Date; paths: ExportedPaths; filesUpdated: boolean }
   /** Another process stored a new version while this one waited for the lock; `filesUpdated` when this host's files were behind. */
@@ -120,11 +121,12 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
     const written = await deps.store.put(key, encodeRecord(record), current ? { ifRev: current.entry.rev } : { ifAbsent: true });
     if (!written.ok) throw new OperationError(`the certificate "${request.name}" was changed by another process while this one was ordering; not overwriting it`);
     deps.progress({ step: 'store', phase: 'done', id: request.name, message: `stored as version ${record.current.version}${request.dryRun ? ' (dry run: forgotten afterwards)' : ''}` });
-    if (request.dryRun) return { outcome: 'issued', record, paths: null };
+    const { warnings } = obtained;
+    if (request.dryRun) return { outcome: 'issued', record, paths: null, warnings };
     deps.progress({ step: 'export', phase: 'start', id: request.name, message: 'writing the files' });
     const paths = await deployCurrent(record, deps);
     deps.progress({ step: 'export', phase: 'done', id: request.name, message: `files written to ${paths.dir}` });
-    return { outcome: 'issued', record, paths };
+    return { outcome: 'issued', record, paths, warnings };
   } finally {
     await lease.release();
   }
@@ -194,6 +196,7 @@ interface Obtained {
   chainPem: string;
   /** The CA bundle the CA was reached with: stored with the certificate for its renewals. */
   caBundlePem: string | null;
+  warnings: string[];
 }
 
 async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSignal: AbortSignal, caBundlePem: string | null): Promise<Obtained> {
@@ -203,7 +206,7 @@ async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSigna
   await deps.solver.checkReady?.();
   const { ca, accountKeyPem, caBundlePem: usedBundlePem } = await openAccount(request, deps, caBundlePem);
   const keyPem = await generatePrivateKey(request.settings.keyType);
-  const { chainPem } = await obtainCertificate(ca, {
+  const { chainPem, warnings } = await obtainCertificate(ca, {
     identifiers: request.identifiers,
     profile: request.settings.profile,
     certificateKeyPem: keyPem,
@@ -212,8 +215,9 @@ async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSigna
     deadline,
     signal,
     progress: deps.progress,
+    preferredChain: request.settings.preferredChain,
   });
-  return { keyPem, chainPem, caBundlePem: usedBundlePem };
+  return { keyPem, chainPem, caBundlePem: usedBundlePem, warnings };
 }
 
 async function openAccount(request: IssueRequest, deps: IssueDependencies, caBundlePem: string | null): Promise<{ ca: CaClient; accountKeyPem: string; caBundlePem: string | null }> {

@@ -17,7 +17,7 @@ import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js'
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 import type { Context } from '../context.js';
-import { checkDirectory, checkEab, checkEmail, checkListenAddresses, NO_EMAIL_WARNING } from '../inputs.js';
+import { checkDirectory, checkEab, checkEmail, checkListenAddresses, checkPreferredChain, NO_EMAIL_WARNING } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
 import { reportHookFailures } from '../hook-report.js';
 import { eabSource } from '../eab-source.js';
@@ -48,6 +48,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
   const httpAddresses = checkListenAddresses(settings.httpAddress);
   const email = checkEmail(settings.email);
   const eab = checkEab(settings.eabKid, settings.eabHmacKey);
+  const preferredChain = checkPreferredChain(settings.preferredChain);
   const directory = resolveCaDirectory(settings.server);
   const fetchEab = eab ? undefined : eabSource(ctx, directory, email);
   const formats = parseExportFormats(format ?? []);
@@ -70,6 +71,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     // Kept for renewals, revocation and other hosts; without --ca-bundle, the one stored for this CA is used.
     caBundlePem,
     profile: checkProfileName(settings.profile),
+    preferredChain,
   };
   const orderFrom = dryRun ? (directory.stagingUrl ?? directory.url) : directory.url;
 
@@ -179,6 +181,8 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean, expand
   const { record, paths } = item;
   const { current } = record;
   const hookFailures = summary.hooks.filter((h) => !h.ok);
+  const warnings = item.outcome === 'issued' ? item.warnings : [];
+  for (const warning of warnings) reporter.warn(warning);
   reporter.result(
     {
       ok: hookFailures.length === 0,
@@ -190,6 +194,7 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean, expand
       notBefore: current.notBefore,
       notAfter: current.notAfter,
       ...(expandedWith.length > 0 ? { expandedWith: expandedWith.map((i) => i.value) } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
       ...(item.outcome === 'unchanged' ? { renewalTime: item.renewalTime.toISOString(), filesUpdated: item.filesUpdated } : {}),
       ...(paths ? { files: paths } : {}),
       hooks: summary.hooks,

@@ -101,11 +101,17 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): numbe
   const notDue = summary.items.filter((i) => i.outcome === 'unchanged' || i.outcome === 'renewed-elsewhere');
   const failed = summary.items.flatMap((i) => (i.outcome === 'failed' ? [i] : []));
   const hookFailures = summary.hooks.filter((h) => !h.ok);
+  for (const item of renewed) {
+    if (item.outcome === 'issued') for (const warning of item.warnings) reporter.warn(`${item.name}: ${warning}`);
+  }
   reporter.result(
     {
       ok: !summary.failed,
       dryRun,
-      renewed: renewed.map((i) => ({ name: i.name, ...(i.outcome === 'issued' ? { serial: i.record.current.serial, notAfter: i.record.current.notAfter } : {}) })),
+      renewed: renewed.map((i) => ({
+        name: i.name,
+        ...(i.outcome === 'issued' ? { serial: i.record.current.serial, notAfter: i.record.current.notAfter, ...(i.warnings.length > 0 ? { warnings: i.warnings } : {}) } : {}),
+      })),
       notDue: notDue.map((i) => ({ name: i.name, outcome: i.outcome, ...(i.outcome === 'unchanged' ? { renewalTime: i.renewalTime.toISOString() } : {}) })),
       failed: failed.map((i) => ({ name: i.name, error: i.error instanceof Error ? i.error.message : String(i.error) })),
       hooks: summary.hooks,

@@ -3,7 +3,7 @@ import { commonNameOf, pemCertificateBlocks } from '../../core/pem.js';
 import { exportedPaths } from '../../deploy/pem-export.js';
 import { readCertificate, summarize } from '../../core/certificate-list.js';
 import { resolve } from 'node:path';
-import { checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
+import { chainTopIssuer, checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
@@ -26,6 +26,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
   const summary = summarize(record, new Date());
   const { current, settings } = record;
   const files = exportedPaths(exportDirectoryOf(settings, resolve(ctx.exportDir)), record.name);
+  const topIssuer = chainTopIssuer(current);
   const versions = [current, ...record.history].map((v) => ({ version: v.version, serial: v.serial, notAfter: v.notAfter, issuedAt: v.issuedAt }));
   if (options.pem) {
     reporter.result({ ok: true, name: record.name, certificatePem: current.certPem, chainPem: current.chainPem }, () => [`${current.certPem}${current.chainPem}`.trimEnd()], { always: true });
@@ -36,6 +37,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       ok: true,
       ...summary,
       issuer: current.issuer,
+      chainTopIssuer: topIssuer,
       keyType: settings.keyType,
       version: current.version,
       settings,
@@ -48,6 +50,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       `status:      ${summary.status} (${summary.daysLeft} days left)`,
       `serial:      ${current.serial}`,
       `issuer:      ${current.issuer}`,
+      `chain:       ${describeChain(topIssuer, settings.preferredChain)}`,
       `key type:    ${settings.keyType}`,
       `valid:       ${current.notBefore} to ${current.notAfter}`,
       `CA:          ${settings.server}`,
@@ -67,4 +70,11 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
 function describeCaBundle(pem: string): string {
   const names = pemCertificateBlocks(pem).map((block) => commonNameOf(new X509Certificate(block).subject));
   return `${names.length} certificate${names.length === 1 ? '' : 's'}: ${names.join(', ')}`;
+}
+
+/** `top issuer "ISRG Root X1"; preferred: ...`: the root the stored chain leads to, and the --preferred-chain setting. */
+function describeChain(topIssuer: string | null, preferred: string | null): string {
+  const top = topIssuer === null ? 'top issuer unreadable' : `top issuer "${topIssuer}"`;
+  if (preferred === null) return `${top}; preferred: none (the CA's default chain)`;
+  return `${top}; preferred: "${preferred}"${preferred === topIssuer ? '' : ' (the CA offered no usable chain to it when this version was issued)'}`;
 }
