@@ -225,6 +225,19 @@ describe('account rollover (key change)', () => {
     expect('account' in view.ca && view.ca.account.status).toBe('valid');
   });
 
+  it('when the CA answers neither key, changes nothing: issue is refused with the reason, show shows the refusal', async () => {
+    const { store, ca } = await storeWithAccount('ops@example.com', { pendingKeyPem: keys[1]!, pendingKeySince: '2026-03-01T00:00:00.000Z' });
+    ca.status = 'deactivated'; // deactivated elsewhere: the CA refuses every request for the account
+    const entry = (await findAccountEntry(store, DIR, null))!;
+    await expect(usableAccount(store, entry, fakeConnector(ca))).rejects.toThrow(
+      `a key change of the account ${URL1} was interrupted on 2026-03-01, and the CA accepts a request signed with neither key: unauthorized: Account has been deactivated`,
+    );
+    const view = await showAccount(store, { directoryUrl: DIR, email: null }, fakeConnector(ca));
+    expect(view.pendingKey).toBe('unsettled');
+    expect(view.ca).toEqual({ problem: expect.objectContaining({ detail: 'Account has been deactivated' }) });
+    expect((await readAccountEntry(store, entry.key))?.rev).toBe(entry.rev);
+  });
+
   it('a rollover run again after an interrupted one that did switch only settles it', async () => {
     const { store, ca } = await storeWithAccount('ops@example.com', { pendingKeyPem: keys[1]!, pendingKeySince: '2026-03-01T00:00:00.000Z' });
     ca.keyPem = keys[1]!; // the CA had switched before the process died

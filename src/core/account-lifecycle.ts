@@ -99,7 +99,8 @@ function connectAs(connect: CaConnector, record: AccountRecord, keyPem: string, 
   return connect(record.directoryUrl, keyPem, { accountUrl: record.url, caBundlePem: caBundlePem ?? record.caBundlePem ?? null });
 }
 
-export type PendingKeyOutcome = 'none' | 'old-key-kept' | 'new-key-adopted';
+/** What settling an interrupted key change did; 'unsettled': the CA accepted neither key (both kept). */
+export type PendingKeyOutcome = 'none' | 'old-key-kept' | 'new-key-adopted' | 'unsettled';
 
 /**
  * Settles a key change that was interrupted (a crash, no answer from the CA, or a store failure after the CA
@@ -123,13 +124,10 @@ export async function settlePendingKey(
     outcome = 'old-key-kept';
     next = settled;
   } else {
+    // Only an answer proves which key the CA has (it accepts one key per account); a refusal may be a
+    // passing failure (rate limit, server error), so without an answer for either key nothing is changed.
     const newKeyRefusal = await refusalOf(connectAs(connect, record, pendingKeyPem, caBundlePem));
-    if (newKeyRefusal !== null) {
-      throw new OperationError(
-        `an account key change of ${record.url} was interrupted on ${day(record.pendingKeySince)}, and the CA accepts neither the old key nor the new one: ${describeProblem(oldKeyRefusal)}`,
-        { hint: 'both keys stay in the store; acmectl account show says what the CA reports' },
-      );
-    }
+    if (newKeyRefusal !== null) throw new UnsettledKeyError(record, oldKeyRefusal);
     outcome = 'new-key-adopted';
     next = { ...settled, keyPem: pendingKeyPem, keyChangedAt: new Date().toISOString() };
   }
@@ -139,6 +137,18 @@ export async function settlePendingKey(
   const now = await readAccountEntry(store, entry.key);
   if (now && !now.record.pendingKeyPem) return { entry: now, outcome }; // settled by another process
   throw new OperationError(`the account ${record.url} changed in the store while its interrupted key change was being settled`, { hint: 'try again' });
+}
+
+/** The CA answered neither key of an interrupted key change: both stay in the store. */
+export class UnsettledKeyError extends OperationError {
+  constructor(
+    record: AccountRecord,
+    readonly problem: AcmeProblem,
+  ) {
+    super(`a key change of the account ${record.url} was interrupted on ${day(record.pendingKeySince)}, and the CA accepts a request signed with neither key: ${describeProblem(problem)}`, {
+      hint: 'both keys stay in the store, and the next command asks the CA again; acmectl account show says what the CA reports',
+    });
+  }
 }
 
 /** Null when the CA answers a POST-as-GET for the account signed with this client's key; the CA's problem otherwise. */
@@ -183,7 +193,15 @@ export interface AccountView {
 export async function showAccount(store: Store, selector: AccountSelector, connect: CaConnector): Promise<AccountView> {
   return withAccountLock(store, selector.directoryUrl, async () => {
     const found = await requireAccount(store, selector);
-    const { entry, outcome } = await settlePendingKey(store, found, connect);
+    let settled: { entry: AccountEntry; outcome: PendingKeyOutcome };
+    try {
+      settled = await settlePendingKey(store, found, connect);
+    } catch (error) {
+      // Show what there is: the CA's refusal of the stored key, with both keys left in the store.
+      if (!(error instanceof UnsettledKeyError)) throw error;
+      settled = { entry: found, outcome: 'unsettled' };
+    }
+    const { entry, outcome } = settled;
     const { record } = entry;
     let ca: AccountView['ca'];
     try {

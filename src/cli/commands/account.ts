@@ -122,6 +122,7 @@ export const accountShow: Command<FlagValues> = async ({ options, global, report
         ...(problem ? { caProblem: problem } : {}),
         storeStatus,
         ...(r.deactivatedAt ? { deactivatedAt: r.deactivatedAt } : {}),
+        ...(r.pendingKeySince ? { keyChangeInterruptedAt: r.pendingKeySince } : {}),
         keyType: view.keyType,
         keyThumbprint: view.keyThumbprint,
         ...(r.keyChangedAt ? { keyChangedAt: r.keyChangedAt } : {}),
@@ -146,6 +147,7 @@ export const accountShow: Command<FlagValues> = async ({ options, global, report
           ['CA bundle', r.caBundlePem ? 'stored with the account' : 'none (public roots)'],
           ['created', r.createdAt],
         ];
+        if (r.pendingKeyPem) rows.push(['key change', `interrupted on ${r.pendingKeySince?.slice(0, 10)}; the CA accepted neither key, both are kept (the next command asks again)`]);
         if (r.formerEmails?.length) rows.push(['former emails', r.formerEmails.map((e) => e ?? 'none').join(', ')]);
         return rows.map(([label, value]) => `${label.padEnd(14)}${value}`);
       },
