@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { AcmeProblemError } from '../../src/acme/problem.js';
 import { listAccounts } from '../../src/core/accounts.js';
 import type { AccountRecord } from '../../src/core/accounts.js';
 import { openStore } from '../../src/store/open.js';
-import { pebbleArgs, runCli } from '../support/cli.js';
+import { BIN, cliEnv, pebbleArgs, runCli } from '../support/cli.js';
 import { startMisbehavingCa } from '../support/misbehaving-ca-standin.js';
 import { storeRevisions } from '../support/store-snapshot.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -174,7 +175,45 @@ describe('account rollover', () => {
   });
 });
 
+/**
+ * Runs the built CLI on a pseudo-terminal (util-linux `script`, as test/e2e/terminal.test.ts does), typing
+ * `answer` once the question is on the screen; resolves with the exit code and what the terminal showed.
+ */
+function onTerminal(home: string, args: string[], answer: string): Promise<{ code: number | null; screen: string }> {
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  const child = spawn('script', ['-qefc', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'], { env: cliEnv({ home }), cwd: home, stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  let answered = false;
+  const watch = (chunk: Buffer): void => {
+    screen += chunk.toString();
+    if (!answered && screen.includes('[y/N]')) {
+      answered = true;
+      child.stdin.write(answer);
+    }
+  };
+  child.stdout.on('data', watch);
+  child.stderr.on('data', watch);
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) => child.on('close', (code) => (clearTimeout(deadline), resolve({ code, screen }))));
+}
+
 describe('account deactivate', () => {
+  it('on a terminal, asks first: "n" changes nothing (exit 1), "y" deactivates', async () => {
+    const home = newHome();
+    expect((await register(home, 'ops@example.com')).code).toBe(0);
+    const revisions = await storeRevisions(join(home, 'acmectl.db'));
+    const declined = await onTerminal(home, ['account', 'deactivate', ...pebbleArgs(pebble)], 'n\r');
+    expect(declined.screen).toMatch(/Deactivate the ACME account \S+ \(ops@example\.com\) at \S+\? The CA will refuse it for good.* \[y\/N\]/);
+    expect(declined.screen).toContain('was not deactivated');
+    expect(declined.code).toBe(1);
+    expect(await storeRevisions(join(home, 'acmectl.db'))).toEqual(revisions);
+
+    const confirmed = await onTerminal(home, ['account', 'deactivate', ...pebbleArgs(pebble)], 'y\r');
+    expect(confirmed.screen).toMatch(/deactivated at \S+ \(the CA reports it deactivated\)/);
+    expect(confirmed.code).toBe(0);
+    expect(await show(home)).toMatchObject({ storeStatus: 'deactivated', caProblem: { type: 'urn:ietf:params:acme:error:unauthorized' } });
+  });
+
   it('off a terminal without --yes, refuses (exit 2) and changes nothing', async () => {
     const home = newHome();
     expect((await register(home, 'ops@example.com')).code).toBe(0);
