@@ -1,22 +1,22 @@
 import { resolveCaDirectory } from '../../acme/directory-presets.js';
 import { generatePrivateKey } from '../../acme/keys.js';
-import { accountKey, findAccountEntry, listAccounts, readAccountEntry, registerAccount } from '../../core/accounts.js';
-import type { FlagValues } from '../../config/resolve.js';
-import type { CaConnectorOptions } from '../../core/issue.js';
-import { caConnector } from '../ca-connector.js';
-import type { Command } from '../command.js';
-import { buildContext } from '../context.js';
-import { checkEab, checkEmail, NO_EMAIL_WARNING } from '../inputs.js';
-import { formatTable } from '../table.js';
-import { UsageError } from '../../core/errors.js';
 import { describeProblem } from '../../acme/problem.js';
+import type { FlagValues } from '../../config/resolve.js';
 import { deactivateAccount, keyTypeOf, noAccountError, rolloverAccountKey, showAccount, updateAccountContact } from '../../core/account-lifecycle.js';
 import type { AccountSelector, PendingKeyOutcome } from '../../core/account-lifecycle.js';
+import { accountKey, findAccountEntry, listAccounts, readAccountEntry, registerAccount } from '../../core/accounts.js';
 import type { AccountRecord } from '../../core/accounts.js';
+import { UsageError } from '../../core/errors.js';
+import type { CaConnectorOptions } from '../../core/issue.js';
 import type { Store } from '../../store/store.js';
+import { caConnector } from '../ca-connector.js';
+import type { Command } from '../command.js';
 import { askYesNo, canAsk } from '../confirm.js';
+import { buildContext } from '../context.js';
 import type { Context, GlobalOptions } from '../context.js';
+import { checkEab, checkEmail, NO_EMAIL_WARNING } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
+import { formatTable } from '../table.js';
 
 /** `acmectl account register`: one account per CA directory and email; registering again changes nothing. */
 export const accountRegister: Command<FlagValues> = async ({ options, global, reporter, signal }) => {
