@@ -6,7 +6,7 @@ _acmectl() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --ca-bundle|--challenge|--concurrency|--config|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--key-type|--name|--order-timeout|--out|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--reason|--request-timeout|--server|--store|--to|--version|--webroot) ((i++)) ;;
+      --ca-bundle|--challenge|--concurrency|--config|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--key-type|--name|--order-timeout|--out|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--reason|--request-timeout|--server|--store|--to|--version|--webroot) ((i++)) ;;
       -*) ;;
       *) path="${path:+$path }$word" ;;
     esac
@@ -16,7 +16,7 @@ _acmectl() {
     --challenge) COMPREPLY=($(compgen -W "standalone webroot store" -- "$cur")); return ;;
     --key-type) COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
     --reason) COMPREPLY=($(compgen -W "unspecified keyCompromise affiliationChanged superseded cessationOfOperation" -- "$cur")); return ;;
-    --concurrency|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--name|--order-timeout|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--request-timeout|--server|--store|--to|--version) return ;;
+    --concurrency|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--name|--order-timeout|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--request-timeout|--server|--store|--to|--version) return ;;
   esac
   local words
   case "$path" in
@@ -36,9 +36,13 @@ _acmectl() {
     'config show') words="--config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     'config check') words="--config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     'ca') words="--config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'account') words="register list" ;;
+    'account') words="register list show update rollover deactivate" ;;
     'account register') words="--email --agree-tos --eab-kid --eab-hmac-key --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     'account list') words="--config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'account show') words="--email --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'account update') words="--email --no-email --current-email --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'account rollover') words="--email --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'account deactivate') words="--email --yes --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     'completion') words="bash --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
     *) words="" ;;
   esac

@@ -52,6 +52,13 @@ export interface DownloadedCertificate {
   alternates: string[];
 }
 
+/** The account object (RFC 8555 §7.1.2) as the CA reports it. */
+export interface AcmeAccount {
+  status: string;
+  /** `mailto:` URLs; absent or empty when the account has no contact. */
+  contact?: string[];
+}
+
 export interface ExternalAccountBinding {
   kid: string;
   /** base64url as the CA gives it. Never printed. */
@@ -72,6 +79,10 @@ export interface CaConnectOptions {
 /** acme-client's HttpClient: JWS signing, nonces (badNonce retried with a fresh nonce), EAB. */
 interface AcmeHttpClient {
   getDirectory(): Promise<unknown>;
+  /** The public key as a JWK. */
+  getJwk(): unknown;
+  /** A flattened JWS signed with this client's key, with a `jwk` header and no nonce (a key change's inner JWS). */
+  createSignedBody(url: string, payload: unknown): unknown;
   signedRequest(url: string, payload: unknown, options: { kid?: string | null; includeExternalAccountBinding?: boolean }): Promise<HttpAnswer>;
 }
 interface HttpAnswer {
@@ -91,6 +102,8 @@ export class CaClient {
     readonly directoryUrl: string,
     readonly directory: AcmeDirectory,
     private accountUrl: string | undefined,
+    /** acme-client's signer for another key (the new key of a key change). */
+    private readonly signerFor: (keyPem: string) => AcmeHttpClient,
   ) {}
 
   static async connect(options: CaConnectOptions): Promise<CaClient> {
@@ -102,10 +115,16 @@ export class CaClient {
       ...(options.accountUrl ? { accountUrl: options.accountUrl } : {}),
       ...(options.eab ? { externalAccountBinding: { kid: options.eab.kid, hmacKey: options.eab.hmacKey } } : {}),
     });
-    const http = (client as unknown as { http?: AcmeHttpClient }).http;
-    if (!http || typeof http.signedRequest !== 'function') throw new Error('unsupported acme-client version: Client.http is missing');
+    const httpOf = (c: unknown): AcmeHttpClient => {
+      const http = (c as { http?: AcmeHttpClient }).http;
+      if (!http || typeof http.signedRequest !== 'function' || typeof http.createSignedBody !== 'function') throw new Error('unsupported acme-client version: Client.http is missing');
+      return http;
+    };
+    const http = httpOf(client);
+    // A client for another key is made without contacting the CA; only its JWS signing is used.
+    const signerFor = (keyPem: string): AcmeHttpClient => httpOf(new acme.Client({ directoryUrl: options.directoryUrl, accountKey: keyPem }));
     const directory = await readingDirectory(options.directoryUrl, () => http.getDirectory());
-    return new CaClient(http, options.directoryUrl, directory, options.accountUrl);
+    return new CaClient(http, options.directoryUrl, directory, options.accountUrl, signerFor);
   }
 
   /** The CA's directory alone (no account): what `acmectl ca` shows and what `--profile` is checked against. */
@@ -137,6 +156,38 @@ export class CaClient {
     if (!url) throw new OperationError('the CA registered the account but did not say its URL (Location header missing)');
     this.accountUrl = url;
     return { url, status: String((body as { status?: unknown }).status ?? 'valid') };
+  }
+
+  /** Whether the CA offers account key changes (RFC 8555 §7.3.5): `keyChange` in its directory. */
+  get supportsKeyChange(): boolean {
+    return typeof this.directory.keyChange === 'string' && this.directory.keyChange !== '';
+  }
+
+  /** The account as the CA reports it now: POST-as-GET to the account URL (RFC 8555 §7.3). */
+  async getAccount(): Promise<AcmeAccount> {
+    return accountOf(expectStatus(await this.post(this.accountUrlOrThrow('reading the account'), null, 'reading the account'), [200], 'reading the account'));
+  }
+
+  /**
+   * Changes the account (RFC 8555 §7.3.2, §7.3.6): `contact` replaces the contacts (an empty list removes
+   * them), `status: 'deactivated'` deactivates it for good. Returns the account as the CA now reports it.
+   */
+  async updateAccount(changes: { contact?: string[]; status?: 'deactivated' }, what: string): Promise<AcmeAccount> {
+    return accountOf(expectStatus(await this.post(this.accountUrlOrThrow(what), changes, what), [200], what));
+  }
+
+  /**
+   * Rolls the account over to `newKeyPem` (RFC 8555 §7.3.5): the inner JWS, signed by the new key (with its
+   * `jwk`, no nonce), carries {account, oldKey}; the outer one is signed by the current key with the account
+   * URL as `kid`, both to the keyChange URL. Once this returns, the CA accepts only the new key: this client,
+   * still holding the old one, must not be used for the account again.
+   */
+  async changeKey(newKeyPem: string): Promise<void> {
+    const url = this.directory.keyChange;
+    if (!url) throw new OperationError(`${this.directoryUrl} does not offer account key changes (no keyChange in its directory)`);
+    const accountUrl = this.accountUrlOrThrow('changing the account key');
+    const inner = this.signerFor(newKeyPem).createSignedBody(url, { account: accountUrl, oldKey: this.http.getJwk() });
+    expectStatus(await this.signed(url, inner, { kid: accountUrl }), [200], 'changing the account key');
   }
 
   /** newOrder (RFC 8555 §7.4), with the CA's certificate profile when one is asked for (draft-aaron-acme-profiles). */
@@ -190,6 +241,11 @@ export class CaClient {
     return { pem, alternates: linkUrls(link, 'alternate', url) };
   }
 
+  private accountUrlOrThrow(what: string): string {
+    if (!this.accountUrl) throw new Error(`no account URL while ${what}`);
+    return this.accountUrl;
+  }
+
   private post(url: string, payload: unknown, what: string): Promise<HttpAnswer> {
     if (!this.accountUrl) throw new Error(`no account URL while ${what}`);
     return this.signed(url, payload, { kid: this.accountUrl });
@@ -229,6 +285,13 @@ function expectStatus(answer: HttpAnswer, expected: number[], what: string, hint
   const data = parseJson(answer.data);
   if (isAcmeProblem(data)) throw new AcmeProblemError(`the CA refused ${what}`, data, hintFor?.(data.type));
   throw new OperationError(`the CA answered HTTP ${answer.status} while ${what}`);
+}
+
+function accountOf(body: unknown): AcmeAccount {
+  const data = parseJson(body) as { status?: unknown; contact?: unknown } | null;
+  const status = typeof data?.status === 'string' ? data.status : 'unknown';
+  const contact = Array.isArray(data?.contact) ? data.contact.filter((c): c is string => typeof c === 'string') : undefined;
+  return { status, ...(contact ? { contact } : {}) };
 }
 
 function parseJson(data: unknown): unknown {

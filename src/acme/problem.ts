@@ -36,6 +36,11 @@ export function shortProblemType(type: string): string {
   return type.startsWith(ACME_ERROR_PREFIX) ? type.slice(ACME_ERROR_PREFIX.length) : type;
 }
 
+/** "unauthorized: Account has been deactivated": the short type and the detail, for messages. */
+export function describeProblem(problem: AcmeProblem): string {
+  return `${shortProblemType(problem.type)}${problem.detail ? `: ${problem.detail}` : ''}`;
+}
+
 /** True when the value looks like a problem document. */
 export function isAcmeProblem(value: unknown): value is AcmeProblem {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

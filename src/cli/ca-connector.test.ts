@@ -19,6 +19,16 @@ describe('caConnector', () => {
     expect(connect).toHaveBeenCalledTimes(3);
   });
 
+  it('connects again for the same account with another key (after a key change)', async () => {
+    const connect = vi.spyOn(CaClient, 'connect').mockImplementation(async () => ({}) as CaClient);
+    const connector = caConnector(ctx);
+    const before = await connector('https://ca.test/dir', 'OLD KEY', { accountUrl: 'https://ca.test/acct/1' });
+    const after = await connector('https://ca.test/dir', 'NEW KEY', { accountUrl: 'https://ca.test/acct/1' });
+    expect(after).not.toBe(before);
+    expect(connect).toHaveBeenCalledTimes(2);
+    expect(connect.mock.calls[1]![0]).toMatchObject({ accountKeyPem: 'NEW KEY', accountUrl: 'https://ca.test/acct/1' });
+  });
+
   it('does not cache a failed connection', async () => {
     const connect = vi.spyOn(CaClient, 'connect').mockRejectedValueOnce(new Error('down')).mockResolvedValue({} as CaClient);
     const connector = caConnector(ctx);

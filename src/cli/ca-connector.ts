@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CaClient } from '../acme/client.js';
 import type { CaConnector } from '../core/issue.js';
 import type { Context } from './context.js';
@@ -24,7 +25,9 @@ export function caConnector(ctx: Context): CaConnector {
         requestTimeoutMs: ctx.settings.requestTimeout * 1000,
       });
     if (!options.accountUrl) return open(); // a registration: nothing to share yet
-    const key = `${directoryUrl}\n${options.accountUrl}`;
+    // The key is part of the identity: after a key change (account rollover) the same account URL is reached
+    // with another key, and a client still signing with the old one must not be handed out.
+    const key = `${directoryUrl}\n${options.accountUrl}\n${createHash('sha256').update(accountKeyPem).digest('hex')}`;
     let client = clients.get(key);
     if (!client) {
       client = open();

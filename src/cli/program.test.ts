@@ -33,6 +33,11 @@ describe('argv → command input', () => {
     [['show', 'example.com', '--pem'], 'show', ['example.com'], { pem: true }, {}],
     [['account', 'register', '--email', 'a@b.example', '--agree-tos'], 'accountRegister', [], { email: 'a@b.example', agreeTos: true }, {}],
     [['--no-color', 'account', 'list'], 'accountList', [], {}, { color: false }],
+    [['account', 'show', '--email', 'a@b.example', '--json'], 'accountShow', [], { email: 'a@b.example' }, { json: true }],
+    [['account', 'update', '--email', 'new@b.example', '--current-email', 'a@b.example'], 'accountUpdate', [], { email: 'new@b.example', currentEmail: 'a@b.example' }, {}],
+    [['account', 'update', '--no-email'], 'accountUpdate', [], { email: false }, {}],
+    [['--server', 'letsencrypt-staging', 'account', 'rollover'], 'accountRollover', [], {}, { server: 'letsencrypt-staging' }],
+    [['account', 'deactivate', '--yes'], 'accountDeactivate', [], { yes: true }, {}],
   ])('%j', async (argv, command, args, options, global) => {
     const parsed = await parse(argv);
     expect(parsed.command).toBe(command);

@@ -167,6 +167,33 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .command('list')
     .description('list the accounts in the store')
     .action(run(async () => (await import('./commands/account.js')).accountList as Command<never>));
+  account
+    .command('show')
+    .description("show the account for the CA (--server): URL, contact, status as the CA reports it now, key type; never the key")
+    .option('--email <email>', 'the account registered with this email (default: the only account for the CA)')
+    .option('--request-timeout <seconds>', 'seconds one request to the CA may take (default 30)')
+    .action(run(async () => (await import('./commands/account.js')).accountShow as Command<never>));
+  account
+    .command('update')
+    .description('change the account\'s contact email at the CA and in the store')
+    .option('--email <email>', 'the new contact email')
+    .option('--no-email', 'remove the contact')
+    .option('--current-email <email>', 'the account to change: the one registered with this email (default: the only account for the CA)')
+    .option('--request-timeout <seconds>', 'seconds one request to the CA may take (default 30)')
+    .action(run(async () => (await import('./commands/account.js')).accountUpdate as Command<never>));
+  account
+    .command('rollover')
+    .description('replace the account key with a new one at the CA (RFC 8555 key change); the old key stops working')
+    .option('--email <email>', 'the account registered with this email (default: the only account for the CA)')
+    .option('--request-timeout <seconds>', 'seconds one request to the CA may take (default 30)')
+    .action(run(async () => (await import('./commands/account.js')).accountRollover as Command<never>));
+  account
+    .command('deactivate')
+    .description('deactivate the account at the CA, for good; the store keeps it for history')
+    .option('--email <email>', 'the account registered with this email (default: the only account for the CA)')
+    .option('--yes', 'do not ask for confirmation (needed when not on a terminal)')
+    .option('--request-timeout <seconds>', 'seconds one request to the CA may take (default 30)')
+    .action(run(async () => (await import('./commands/account.js')).accountDeactivate as Command<never>));
 
   program
     .command('completion')

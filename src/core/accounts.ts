@@ -18,6 +18,38 @@ export interface AccountRecord {
   /** Extra CA certificates (PEM) trusted when it was registered (--ca-bundle), used again for this CA. */
   caBundlePem?: string | null;
   createdAt: string;
+  // The lifecycle fields below are optional: records written before they existed read as valid accounts.
+  /** 'deactivated' once the CA confirmed `account deactivate`; absent means valid as far as this store knows. */
+  status?: 'valid' | 'deactivated';
+  deactivatedAt?: string;
+  /** Set when `account deactivate` is about to ask the CA, cleared once its answer is recorded. */
+  deactivationRequestedAt?: string;
+  /**
+   * The new key of an `account rollover`, stored before the CA is asked to switch: a crash or a store failure
+   * after the CA switched can then never lose the only key that works (see settlePendingKey).
+   */
+  pendingKeyPem?: string;
+  pendingKeySince?: string;
+  keyChangedAt?: string;
+  /** The emails (null: none) it had before `account update`: certificates issued with them still find it. */
+  formerEmails?: (string | null)[];
+  /** Accounts this CA and email had before, deactivated and replaced by a new registration (without their keys). */
+  retired?: RetiredAccount[];
+  updatedAt?: string;
+}
+
+export interface RetiredAccount {
+  url: string;
+  createdAt: string;
+  deactivatedAt: string | null;
+  eabKid: string | null;
+}
+
+/** An account as stored: its store key and the revision read, for compare-and-set writes. */
+export interface AccountEntry {
+  key: string;
+  rev: string;
+  record: AccountRecord;
 }
 
 // An email never equals this, so it safely names "registered without an email".
@@ -28,28 +60,66 @@ export const accountKey = (directoryUrl: string, email: string | null): string =
 export const accountPrefix = (directoryUrl?: string): string => (directoryUrl ? storePrefix('accounts', directorySegment(directoryUrl)) : storePrefix('accounts'));
 
 export async function readAccount(store: Store, key: string): Promise<AccountRecord | null> {
+  return (await readAccountEntry(store, key))?.record ?? null;
+}
+
+export async function readAccountEntry(store: Store, key: string): Promise<AccountEntry | null> {
   const entry = await store.get(key);
   if (!entry) return null;
   try {
-    return JSON.parse(Buffer.from(entry.value).toString('utf8')) as AccountRecord;
+    return { key, rev: entry.rev, record: JSON.parse(Buffer.from(entry.value).toString('utf8')) as AccountRecord };
   } catch (error) {
     throw new OperationError(`the store entry ${key} is not a valid account`, { cause: error });
   }
 }
 
+/** Writes the account with a compare-and-set condition; the new revision, or null when the condition failed. */
+export async function writeAccount(store: Store, key: string, record: AccountRecord, condition: { ifRev: string } | { ifAbsent: true }): Promise<string | null> {
+  const written = await store.put(key, Buffer.from(JSON.stringify(record)), condition);
+  return written.ok ? written.rev : null;
+}
+
+/** The lock lease that serializes the `account` commands changing one CA's accounts (an email change moves an entry). */
+export const accountLockName = (directoryUrl: string): string => storeKey('account-changes', directorySegment(directoryUrl));
+
 /**
- * The account to use for this CA: the one for `email` when given; otherwise the only account for the CA.
- * Null when none exists. Throws UsageError when several exist and no email says which.
+ * The account to use for this CA: the one for `email` when given (or the one whose email was changed from
+ * it); otherwise the only account for the CA. Null when none exists. Throws UsageError when several exist
+ * and no email says which.
  */
 export async function findAccount(store: Store, directoryUrl: string, email: string | null): Promise<AccountRecord | null> {
-  if (email) return readAccount(store, accountKey(directoryUrl, email));
+  return (await findAccountEntry(store, directoryUrl, email))?.record ?? null;
+}
+
+export async function findAccountEntry(store: Store, directoryUrl: string, email: string | null): Promise<AccountEntry | null> {
+  if (email) return (await readAccountEntry(store, accountKey(directoryUrl, email))) ?? movedAccount(store, directoryUrl, email);
   const keys: string[] = [];
   for await (const key of store.list(accountPrefix(directoryUrl))) keys.push(key);
   if (keys.length === 0) return null;
   if (keys.length > 1) {
     throw new UsageError(`there are ${keys.length} accounts for ${directoryUrl}: say which with --email`);
   }
-  return readAccount(store, keys[0]!);
+  return readAccountEntry(store, keys[0]!);
+}
+
+/**
+ * The account whose email was changed away from `email` (`account update`), if any. Certificates keep the
+ * email they were issued with (RenewalSettings.email), and renew and revoke look the account up by it.
+ * Rather than rewriting every such certificate when the email changes (many records, each to be written
+ * under its lock while a renewal may hold it, a failure halfway leaving some pointing nowhere, certificates
+ * copied to other stores never reached), the account remembers its former emails: the one write that moves
+ * the account keeps every certificate finding it. An account registered later under the old email takes
+ * precedence (its direct key).
+ */
+async function movedAccount(store: Store, directoryUrl: string, email: string): Promise<AccountEntry | null> {
+  let found: AccountEntry | null = null;
+  for await (const key of store.list(accountPrefix(directoryUrl))) {
+    const entry = await readAccountEntry(store, key);
+    if (!entry?.record.formerEmails?.includes(email)) continue;
+    // Moved away from the email more than once (old -> new, re-registered, moved again): the latest move wins.
+    if (!found || (entry.record.updatedAt ?? '') > (found.record.updatedAt ?? '')) found = entry;
+  }
+  return found;
 }
 
 export async function listAccounts(store: Store): Promise<AccountRecord[]> {
@@ -73,6 +143,8 @@ export interface RegistrationRequest {
    * email); absent when there is no such source.
    */
   fetchEab?: () => Promise<ExternalAccountBinding>;
+  /** The deactivated account stored under this CA and email: the new one replaces it, keeping it as history. */
+  replacing?: AccountEntry;
 }
 
 /**
@@ -117,18 +189,28 @@ export async function registerAccount(
     eabKid: eab?.kid ?? null,
     caBundlePem: request.caBundlePem,
     createdAt: new Date().toISOString(),
+    // Replacing a deactivated account: certificates that found it by a former email find the new one the same way.
+    ...(request.replacing?.record.formerEmails?.length ? { formerEmails: request.replacing.record.formerEmails } : {}),
+    ...(request.replacing ? { retired: [...(request.replacing.record.retired ?? []), retiredAccount(request.replacing.record)] } : {}),
   };
   const key = accountKey(request.directoryUrl, request.email);
-  const stored = await store.put(key, Buffer.from(JSON.stringify(account)), { ifAbsent: true });
-  if (!stored.ok) {
+  const stored = await writeAccount(store, key, account, request.replacing ? { ifRev: request.replacing.rev } : { ifAbsent: true });
+  if (stored === null) {
     // Another process registered the same account meanwhile: theirs is the one we keep using.
     const theirs = await readAccount(store, key);
-    if (theirs) {
+    if (theirs && theirs.status !== 'deactivated') {
       progress({ step: 'account', phase: 'done', message: `using account ${theirs.url}` });
       return { account: theirs, ca: await connect(theirs.keyPem, { accountUrl: theirs.url, caBundlePem: theirs.caBundlePem ?? request.caBundlePem }) };
     }
-    throw new OperationError('the account could not be stored');
+    throw new OperationError(`the account ${account.url} was registered at the CA, but another acmectl process changed its store entry meanwhile; it was not stored`, {
+      hint: 'acmectl account list shows what the store holds; register again if need be',
+    });
   }
   progress({ step: 'account', phase: 'done', message: 'ACME account registered' });
   return { account, ca };
+}
+
+/** What is kept of a deactivated account replaced by a new registration: never its key, which no CA accepts any more. */
+function retiredAccount(record: AccountRecord): RetiredAccount {
+  return { url: record.url, createdAt: record.createdAt, deactivatedAt: record.deactivatedAt ?? null, eabKid: record.eabKid };
 }

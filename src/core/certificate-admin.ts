@@ -1,7 +1,8 @@
 import type { CaClient } from '../acme/client.js';
 import { removeExport } from '../deploy/remove-export.js';
 import type { Store } from '../store/store.js';
-import { findAccount } from './accounts.js';
+import { usableAccount } from './account-lifecycle.js';
+import { findAccountEntry } from './accounts.js';
 import { certificateKey, decodeRecord, encodeRecord } from './certificate-record.js';
 import type { CertificateRecord, CertificateVersion } from './certificate-record.js';
 import { OperationError, UsageError } from './errors.js';
@@ -53,9 +54,11 @@ export async function exportCertificate(store: Store, name: string, version: num
 export async function revokeCertificate(store: Store, connect: CaConnector, name: string, reason: RevocationReason, forget: boolean) {
   return withCertificate(store, name, async (record, rev) => {
     if (record.current.revoked) throw new UsageError(`"${name}" (serial ${record.current.serial}) was already revoked on ${record.current.revoked.at}`);
-    const account = await findAccount(store, record.settings.server, record.settings.email);
-    if (!account) throw new OperationError(`no account for ${record.settings.server} in the store to revoke "${name}" with`);
-    const ca: CaClient = await connect(record.settings.server, account.keyPem, { accountUrl: account.url, caBundlePem: record.settings.caBundlePem ?? account.caBundlePem ?? null });
+    const found = await findAccountEntry(store, record.settings.server, record.settings.email);
+    if (!found) throw new OperationError(`no account for ${record.settings.server} in the store to revoke "${name}" with`);
+    const caBundlePem = record.settings.caBundlePem ?? found.record.caBundlePem ?? null;
+    const account = await usableAccount(store, found, connect, caBundlePem);
+    const ca: CaClient = await connect(record.settings.server, account.keyPem, { accountUrl: account.url, caBundlePem });
     await ca.revokeCertificate(record.current.certPem, REVOCATION_REASONS[reason]);
     const revoked: CertificateRecord = { ...record, current: { ...record.current, revoked: { at: new Date().toISOString(), reason } }, updatedAt: new Date().toISOString() };
     const key = certificateKey(name);

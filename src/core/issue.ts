@@ -6,7 +6,8 @@ import { readDeployedVersion, recordDeployedVersion } from '../deploy/deployed-v
 import { exportedPaths, readExportedVersion } from '../deploy/pem-export.js';
 import type { ExportedPaths } from '../deploy/pem-export.js';
 import type { Entry, Store } from '../store/store.js';
-import { findAccount, registerAccount } from './accounts.js';
+import { usableAccount } from './account-lifecycle.js';
+import { findAccountEntry, registerAccount } from './accounts.js';
 import { certificateKey, decodeRecord, encodeRecord, exportDirectoryOf, HISTORY_LIMIT, readCertificateFacts, splitChain } from './certificate-record.js';
 import type { CertificateRecord, CertificateVersion, RenewalSettings } from './certificate-record.js';
 import { AbortedError, abortedError, OperationError } from './errors.js';
@@ -222,9 +223,11 @@ async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSigna
 
 async function openAccount(request: IssueRequest, deps: IssueDependencies, caBundlePem: string | null): Promise<{ ca: CaClient; accountKeyPem: string; caBundlePem: string | null }> {
   const directoryUrl = request.orderFrom ?? request.settings.server;
-  const existing = await findAccount(deps.store, directoryUrl, request.account.email);
-  if (existing) {
-    const bundle = caBundlePem ?? existing.caBundlePem ?? null;
+  const found = await findAccountEntry(deps.store, directoryUrl, request.account.email);
+  if (found) {
+    const bundle = caBundlePem ?? found.record.caBundlePem ?? null;
+    // A deactivated account is refused here (nothing sent); an interrupted key change is settled first.
+    const existing = await usableAccount(deps.store, found, deps.connect, bundle);
     deps.progress({ step: 'account', phase: 'start', id: request.name, message: 'contacting the CA' });
     const ca = await deps.connect(directoryUrl, existing.keyPem, { accountUrl: existing.url, caBundlePem: bundle });
     deps.progress({ step: 'account', phase: 'done', id: request.name, message: `using account ${existing.url}` });

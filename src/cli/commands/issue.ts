@@ -4,6 +4,7 @@ import { CaClient } from '../../acme/client.js';
 import { resolveCaDirectory } from '../../acme/directory-presets.js';
 import type { FlagValues } from '../../config/resolve.js';
 import type { ChallengeMethod } from '../../config/settings.js';
+import { unusableAccountError } from '../../core/account-lifecycle.js';
 import { findAccount } from '../../core/accounts.js';
 import { findCertificate } from '../../core/certificate-list.js';
 import { checkCertificateName, defaultCertificateName } from '../../core/certificate-record.js';
@@ -79,7 +80,11 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
   const storeHolds = ctx.storeMayHoldData();
   const existing = storeHolds ? await findCertificate(await ctx.openStore(), name) : null;
   const expandedWith = existing ? checkNameChange(existing, identifiers, force === true) : [];
-  const hasAccount = storeHolds && (await findAccount(await ctx.openStore(), orderFrom, email)) !== null;
+  const account = storeHolds ? await findAccount(await ctx.openStore(), orderFrom, email) : null;
+  const hasAccount = account !== null;
+  // A deactivated account says so, and how to register a new one, before anything is sent.
+  const unusable = account ? unusableAccountError(account) : null;
+  if (unusable) throw unusable;
   if (!hasAccount && !settings.agreeTos) {
     throw new UsageError(`no ACME account for ${orderFrom} yet`, {
       hint: 'add --agree-tos and --email you@example.com to register one, or run acmectl account register first',
