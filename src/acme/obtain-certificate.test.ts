@@ -1,10 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+// The scripted CA below hands out fixed certificates, for no particular key: the check of the leaf against the
+// key and names has its own tests (leaf-check.test.ts); here it is only seen to be called.
+vi.mock('./leaf-check.js', () => ({ checkIssuedCertificate: vi.fn() }));
 import type { Http01Challenge, Http01Solver } from '../challenge/solver.js';
 import type { Identifier } from '../core/identifiers.js';
 import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
 import { generatePrivateKey, jwkThumbprint } from './keys.js';
 import { obtainCertificate } from './obtain-certificate.js';
 import { AcmeProblemError } from './problem.js';
+import { checkIssuedCertificate } from './leaf-check.js';
 import { intermediate, leaf, root } from '../../test/support/test-pki.js';
 
 // The CA's default chain goes up to "Root A"; the one alternate it offers to "Root B".
@@ -111,6 +116,7 @@ describe('obtainCertificate', () => {
     const { promise, accountKeyPem, events } = await run(scriptedCa({ 'a.example.com': 'valid', 'b.example.com': 'valid', 'c.example.com': 'valid' }), solver, ['a.example.com', 'b.example.com', 'c.example.com']);
     const result = await promise;
     expect(result).toMatchObject({ chainPem: chains.default, topIssuer: 'Root A', warnings: [] });
+    expect(checkIssuedCertificate).toHaveBeenCalledWith(chains.default, expect.objectContaining({ identifiers: ['a.example.com', 'b.example.com', 'c.example.com'].map((value) => ({ type: 'dns', value })) }));
     expect(solver.maxConcurrent).toBe(3);
     expect(solver.presented.map((c) => c.keyAuthorization)).toEqual(solver.presented.map((c) => `${c.token}.${jwkThumbprint(accountKeyPem)}`));
     expect(solver.live.size).toBe(0);

@@ -4,6 +4,7 @@ import type { Identifier } from '../core/identifiers.js';
 import type { Http01Challenge, Http01Solver } from '../challenge/solver.js';
 import { isValidToken } from '../challenge/solver.js';
 import { downloadChain } from './chains.js';
+import { checkIssuedCertificate } from './leaf-check.js';
 import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
 import { createCsrDer } from './csr.js';
 import { keyAuthorization } from './keys.js';
@@ -72,6 +73,7 @@ export async function obtainCertificate(ca: CaClient, request: ObtainRequest): P
 
   progress({ step: 'download', phase: 'start', message: 'downloading the certificate' });
   const chain = await downloadChain(ca, order.certificate, request.preferredChain);
+  checkIssuedCertificate(chain.pem, { keyPem: request.certificateKeyPem, identifiers: request.identifiers, now: new Date() });
   const detail = request.preferredChain === null ? '' : chain.topIssuer === request.preferredChain ? ` (the chain to "${chain.topIssuer}", as preferred)` : ` (the default chain, to "${chain.topIssuer}")`;
   progress({ step: 'download', phase: 'done', message: `certificate downloaded${detail}` });
   return { chainPem: chain.pem, topIssuer: chain.topIssuer, orderUrl: order.url, warnings: chain.warnings };

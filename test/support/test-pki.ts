@@ -55,3 +55,23 @@ export function intermediate(name: string, issuer: Authority, reuse?: Authority)
 export function leaf(name: string, issuer: Authority): string {
   return sign(name, newKey().publicKey, issuer, false);
 }
+
+/**
+ * An end-entity certificate issued by `issuer` with the given names and validity, for a fresh key unless
+ * `publicKeyPem` gives one; returns the certificate and the PEM of its key pair's private half (when fresh).
+ */
+export function leafWith(options: { dns?: string[]; ip?: string[]; issuer: Authority; notBefore?: Date; notAfter?: Date; publicKeyPem?: string }): { pem: string; keyPem: string | null } {
+  const fresh = options.publicKeyPem ? null : newKey();
+  const publicKey = options.publicKeyPem ? (forge.pki.publicKeyFromPem(options.publicKeyPem) as forge.pki.rsa.PublicKey) : fresh!.publicKey;
+  const certificate = forge.pki.createCertificate();
+  certificate.publicKey = publicKey;
+  certificate.serialNumber = `01${randomBytes(8).toString('hex')}`;
+  certificate.validity.notBefore = options.notBefore ?? new Date(Date.now() - 60_000);
+  certificate.validity.notAfter = options.notAfter ?? new Date(Date.now() + 86_400_000);
+  certificate.setSubject([{ name: 'commonName', value: options.dns?.[0] ?? 'ip' }]);
+  certificate.setIssuer([{ name: 'commonName', value: options.issuer.name }]);
+  const altNames = [...(options.dns ?? []).map((value) => ({ type: 2, value })), ...(options.ip ?? []).map((ip) => ({ type: 7, ip }))];
+  certificate.setExtensions([{ name: 'basicConstraints', cA: false }, { name: 'subjectAltName', altNames }]);
+  certificate.sign(options.issuer.key, forge.md.sha256.create());
+  return { pem: forge.pki.certificateToPem(certificate).replace(/\r\n/g, '\n'), keyPem: fresh ? forge.pki.privateKeyToPem(fresh.key) : null };
+}
