@@ -50,3 +50,53 @@ describe('issue --profile', () => {
     expect(malformed.stderr).toMatch(/--profile "short lived" is not a profile name/);
   });
 });
+
+// Pebble 2.10 (from Debian unstable, see README): profiles and renewal information.
+describe('profiles at a CA that offers them', () => {
+  let ari: PebbleHandle;
+  beforeAll(async () => {
+    // Pebble 2.10 gives an order without a profile one of its profiles at random: with eight of them, two
+    // renewals that forgot the profile would both land on shortlived only 1 time in 64.
+    const others = Object.fromEntries([30, 45, 60, 64, 90, 100].map((days) => [`days${days}`, { description: `${days} days`, validityPeriod: days * 86_400 }]));
+    ari = await startPebble({ version: 'ari', profiles: { ...others, classic: { description: 'acmectl tests: 90-day certificates', validityPeriod: 7_776_000 }, shortlived: { description: 'acmectl tests: 160-hour certificates', validityPeriod: 576_000 } } });
+  });
+  afterAll(async () => ari?.stop());
+
+  it('acmectl ca lists the profiles with their descriptions, and says the CA offers ARI', async () => {
+    const home = tempDir('ca');
+    const json = JSON.parse((await runCli(['ca', ...pebbleArgs(ari), '--json'], { home })).stdout) as { profiles: Record<string, string>; renewalInfo: boolean };
+    expect(json.renewalInfo).toBe(true);
+    expect(json.profiles).toEqual(Object.fromEntries(Object.entries(ari.profiles).map(([name, p]) => [name, p.description])));
+    const text = await runCli(['ca', ...pebbleArgs(ari)], { home });
+    expect(text.stdout).toMatch(/^renewal info \(ARI\): {2}yes$/m);
+    expect(text.stdout).toMatch(/^ {2}shortlived: acmectl tests: 160-hour certificates$/m);
+  });
+
+  it('issue --profile shortlived gets a certificate of that profile, and renew keeps the profile', async () => {
+    const home = tempDir('ca');
+    const args = ['--http-port', String(ari.httpPort), '--http-address', '127.0.0.1'];
+    const issued = await runCli(['issue', 'short.example.test', ...pebbleArgs(ari), ...args, '--profile', 'shortlived', '--email', 'ops@example.com', '--agree-tos', '--json'], { home });
+    expect(issued.code, issued.stderr).toBe(0);
+    const lifetime = (doc: { notBefore: string; notAfter: string }) => (Date.parse(doc.notAfter) - Date.parse(doc.notBefore)) / 1000;
+    const expected = ari.profiles.shortlived!.validityPeriod;
+    expect(Math.abs(lifetime(JSON.parse(issued.stdout)) - expected)).toBeLessThanOrEqual(1);
+    expect((await runCli(['show', 'short.example.test'], { home })).stdout).toMatch(/^profile: {5}shortlived$/m);
+
+    for (const version of [2, 3]) {
+      const renewed = await runCli(['renew', 'short.example.test', '--force', '--json'], { home });
+      expect(renewed.code, renewed.stderr).toBe(0);
+      const shown = JSON.parse((await runCli(['show', 'short.example.test', '--json'], { home })).stdout) as { notBefore: string; notAfter: string; version: number };
+      expect(shown.version).toBe(version);
+      expect(Math.abs(lifetime(shown) - expected)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('an unknown profile is refused before any order (exit 2), listing what the CA offers', async () => {
+    const home = tempDir('ca');
+    const result = await runCli(['issue', 'x.example.test', ...pebbleArgs(ari), '--http-port', String(ari.httpPort), '--profile', 'longlived', '--email', 'ops@example.com', '--agree-tos'], { home });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`error: the CA at ${ari.directoryUrl} offers no profile "longlived"`);
+    expect(result.stderr).toMatch(/hint: it offers: .*shortlived \(acmectl tests: 160-hour certificates\)/);
+    expect(JSON.parse((await runCli(['account', 'list', '--json'], { home })).stdout)).toEqual({ ok: true, accounts: [] });
+  });
+});
