@@ -14,8 +14,7 @@ import type { ProgressListener } from './events.js';
 import { exportVersion } from './export-version.js';
 import { sameIdentifiers } from './identifiers.js';
 import type { Identifier } from './identifiers.js';
-import { forgetRefusals, refuseWhileHeldBack, rememberRefusal } from './rate-limit-memory.js';
-import type { OrderSubject } from './rate-limit-memory.js';
+import { forgetRefusals, orderSubject, refuseWhileHeldBack, rememberRefusal } from './rate-limit-memory.js';
 import { isDue, renewalTime } from './renewal-window.js';
 
 /** Opens a CA directory with an account key (and, when known, the account URL). */
@@ -142,16 +141,6 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   } finally {
     await lease.release();
   }
-}
-
-/** What the rate-limit memory needs to know about the order: the certificate, its account, and whether to try anyway. */
-function orderSubject(request: IssueRequest): OrderSubject {
-  return {
-    name: request.name,
-    directoryUrl: request.orderFrom ?? request.settings.server,
-    email: request.account.email,
-    tryAnyway: request.force || request.dryRun === true,
-  };
 }
 
 interface ReadRecord {

@@ -25,6 +25,7 @@ import { accountKey, findAccount } from './accounts.js';
 import { certificateKey, encodeRecord } from './certificate-record.js';
 import type { CertificateRecord } from './certificate-record.js';
 import { AbortedError, OperationError, UsageError } from './errors.js';
+import type { IssueRequest } from './issue.js';
 import { visibleText } from './visible-text.js';
 
 /** A CA's refusal that said when to ask again. */
@@ -52,16 +53,31 @@ export interface OrderSubject {
   tryAnyway: boolean;
 }
 
+/** The order an issue request would make, as the memory sees it. */
+export function orderSubject(request: IssueRequest): OrderSubject {
+  return {
+    name: request.name,
+    directoryUrl: request.orderFrom ?? request.settings.server,
+    email: request.account.email,
+    tryAnyway: request.force || request.dryRun === true,
+  };
+}
+
 /** The entry that holds the memory of whatever lives at `key` ("certs/a.example" → "ratelimits/certs/a.example"). */
 export const rateLimitKey = (key: string): string => storeKey('ratelimits', ...key.split('/'));
 
 /** The memory while it holds at `now`; null when absent, past, or not one this version understands. */
 export function activeMemory(memory: unknown, now: Date): RateLimitMemory | null {
-  if (typeof memory !== 'object' || memory === null) return null;
-  const { until, detail, at } = memory as Partial<RateLimitMemory>;
+  const read = asMemory(memory);
+  return read && Date.parse(read.until) > now.getTime() ? read : null;
+}
+
+/** A memory as stored, or null when it is not one (a record or entry from another version, damaged). */
+function asMemory(value: unknown): RateLimitMemory | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { until, detail, at } = value as Partial<RateLimitMemory>;
   if (typeof until !== 'string' || typeof detail !== 'string' || typeof at !== 'string') return null;
-  const untilMs = Date.parse(until);
-  return Number.isFinite(untilMs) && untilMs > now.getTime() ? { until, detail, at } : null;
+  return Number.isFinite(Date.parse(until)) && Number.isFinite(Date.parse(at)) ? { until, detail, at } : null;
 }
 
 /**
@@ -74,6 +90,17 @@ export async function findHold(store: Store, subject: Omit<OrderSubject, 'tryAny
   const account = key ? await readMemory(store, key, now) : null;
   const holds: Hold[] = [...(own ? [{ ...own, scope: 'certificate' as const }] : []), ...(account ? [{ ...account, scope: 'account' as const }] : [])];
   return holds.sort((a, b) => Date.parse(b.until) - Date.parse(a.until))[0] ?? null;
+}
+
+/**
+ * What `show` tells of a certificate: the hold, while one holds (`active`); else the record's own memory, past
+ * (the next renewal tries again, and clears it once it succeeds); else null.
+ */
+export async function rateLimitOf(store: Store, record: CertificateRecord, now: Date): Promise<(Hold & { active: boolean }) | null> {
+  const hold = await findHold(store, { name: record.name, directoryUrl: record.settings.server, email: record.settings.email }, record, now);
+  if (hold) return { ...hold, active: true };
+  const past = asMemory(record.rateLimited);
+  return past ? { ...past, scope: 'certificate', active: false } : null;
 }
 
 /** The certificate is held back by a CA's rate limit: nothing was sent. Exit 1. */
@@ -182,7 +209,7 @@ async function readMemory(store: Store, key: string, now: Date): Promise<RateLim
 
 function parseMemory(bytes: Uint8Array): RateLimitMemory | null {
   try {
-    return activeMemory(JSON.parse(Buffer.from(bytes).toString('utf8')), new Date(0));
+    return asMemory(JSON.parse(Buffer.from(bytes).toString('utf8')));
   } catch {
     return null;
   }
