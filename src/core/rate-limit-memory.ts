@@ -82,14 +82,15 @@ function asMemory(value: unknown): RateLimitMemory | null {
 
 /**
  * What holds the certificate back at `now`: its own memory (in `record`, or the first-issue entry when there is
- * no record) or its account's; the one that lasts longer when both do. Null when nothing does.
+ * no record) or its account's; the one that lasts longer when both hold. Null when nothing does.
  */
 export async function findHold(store: Store, subject: Omit<OrderSubject, 'tryAnyway'>, record: CertificateRecord | null, now: Date): Promise<Hold | null> {
   const own = record ? activeMemory(record.rateLimited, now) : await readMemory(store, rateLimitKey(certificateKey(subject.name)), now);
   const key = await accountMemoryKey(store, subject.directoryUrl, subject.email);
   const account = key ? await readMemory(store, key, now) : null;
   const holds: Hold[] = [...(own ? [{ ...own, scope: 'certificate' as const }] : []), ...(account ? [{ ...account, scope: 'account' as const }] : [])];
-  return holds.sort((a, b) => Date.parse(b.until) - Date.parse(a.until))[0] ?? null;
+  // The longer wait first; for the same wait the account's, which says more (the others are held back too).
+  return holds.sort((a, b) => Date.parse(b.until) - Date.parse(a.until) || (a.scope === 'account' ? -1 : 1))[0] ?? null;
 }
 
 /**
