@@ -10,7 +10,8 @@ import { tempDir } from '../support/temp-dir.js';
 let pebble: PebbleHandle;
 let proxy: RateLimitingProxy;
 beforeAll(async () => {
-  pebble = await startPebble();
+  // No rejected nonces: a badNonce retry would be one more newOrder through the proxy, and the tests count them.
+  pebble = await startPebble({ env: { PEBBLE_WFE_NONCEREJECT: '0' } });
   proxy = await startRateLimitingProxy(pebble);
 });
 afterAll(async () => {
