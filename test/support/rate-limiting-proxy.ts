@@ -25,6 +25,8 @@ export interface RateLimitingProxy {
   count(method: string, path: string): number;
   /** The next `count` (default 1) POSTs to `path` are refused. */
   refuseNext(path: string, refusal: Refusal & { count?: number }): void;
+  /** The CA disappears: on the first request whose path starts with `pathPrefix`, every connection is cut and the proxy stops listening. */
+  vanishOn(pathPrefix: string): void;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startRateLimitingProxy(pebble: PebbleHandle): Promise<Rate
   const agent = new Agent({ keepAlive: true, ca });
   const requests: RateLimitingProxy['requests'] = [];
   const refusals: { path: string; refusal: Refusal }[] = [];
+  let vanishPrefix: string | null = null;
 
   /** A request to Pebble with the client's own method, path and headers (Host included). */
   const forward = (method: string, path: string, headers: IncomingHttpHeaders, body: IncomingMessage | null): Promise<IncomingMessage> =>
@@ -69,6 +72,13 @@ export async function startRateLimitingProxy(pebble: PebbleHandle): Promise<Rate
   const server = createServer({ cert: readFileSync(join(pebble.dir, 'localhost-cert.pem')), key: readFileSync(join(pebble.dir, 'localhost-key.pem')) }, (incoming, response) => {
     const method = incoming.method ?? 'GET';
     const path = incoming.url ?? '/';
+    if (vanishPrefix !== null && path.startsWith(vanishPrefix)) {
+      requests.push({ method, path, refused: true });
+      server.close();
+      server.closeAllConnections();
+      incoming.socket.destroy();
+      return;
+    }
     const index = method === 'POST' ? refusals.findIndex((r) => r.path === path) : -1;
     requests.push({ method, path, refused: index >= 0 });
     const done = (error: unknown): void => {
@@ -95,10 +105,13 @@ export async function startRateLimitingProxy(pebble: PebbleHandle): Promise<Rate
     refuseNext: (path, { count = 1, ...refusal }) => {
       for (let i = 0; i < count; i++) refusals.push({ path, refusal });
     },
+    vanishOn: (pathPrefix) => {
+      vanishPrefix = pathPrefix;
+    },
     stop: async () => {
       agent.destroy();
       server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      if (server.listening) await new Promise((resolve) => server.close(resolve));
     },
   };
 }
