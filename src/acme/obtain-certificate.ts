@@ -10,7 +10,7 @@ import { createCsrDer } from './csr.js';
 import { keyAuthorization } from './keys.js';
 import { pollUntil } from './polling.js';
 import type { PollResult } from './polling.js';
-import { AcmeProblemError, isAcmeProblem } from './problem.js';
+import { AcmeProblemError, isAcmeProblem, shortProblemType } from './problem.js';
 import type { AcmeSubproblem } from './problem.js';
 
 export interface ObtainRequest {
@@ -49,7 +49,9 @@ const settledStatus = (status: string): boolean => status !== 'pending' && statu
 export async function obtainCertificate(ca: CaClient, request: ObtainRequest): Promise<ObtainedCertificate> {
   const { progress, signal, deadline } = request;
   progress({ step: 'order', phase: 'start', message: 'creating the order' });
-  let order = await ca.newOrder(request.identifiers, { profile: request.profile ?? null });
+  let order = await ca.newOrder(request.identifiers, { profile: request.profile ?? null }).catch((error: unknown) => {
+    throw withIpProfileHint(error, ca, request);
+  });
   progress({ step: 'order', phase: 'done', message: `order created for ${request.identifiers.map((i) => i.value).join(', ')}` });
 
   await validateAuthorizations(ca, order, request);
@@ -177,4 +179,24 @@ function combinedFailure(failures: { authz: AcmeAuthorization; reason: unknown }
 function orderFailure(order: AcmeOrder, context: string): Error {
   if (isAcmeProblem(order.error)) return new AcmeProblemError(context, order.error);
   return new OperationError(`${context}: the order is ${order.status}`);
+}
+
+// Let's Encrypt issues certificates for IP addresses only in its short-lived profile, and says so only in words.
+const IP_REFUSALS = new Set(['rejectedIdentifier', 'unsupportedIdentifier', 'malformed']);
+
+/**
+ * A CA that offers profiles and refuses an order for an IP address made without one: the hint names the
+ * short-lived profile (RFC 8738 identifiers are issued only there at Let's Encrypt).
+ */
+function withIpProfileHint(error: unknown, ca: CaClient, request: ObtainRequest): unknown {
+  if (!(error instanceof AcmeProblemError) || request.profile || !IP_REFUSALS.has(shortProblemType(error.problem.type))) return error;
+  if (!request.identifiers.some((i) => i.type === 'ip')) return error;
+  const profiles = Object.keys(ca.directory.meta?.profiles ?? {});
+  if (profiles.length === 0) return error;
+  const shortlived = profiles.find((name) => name === 'shortlived');
+  return error.withHint(
+    shortlived
+      ? 'this CA issues certificates for IP addresses only in a short-lived profile (Let\'s Encrypt: shortlived): add --profile shortlived'
+      : `this CA may issue certificates for IP addresses only in one of its profiles (${profiles.join(', ')}): add --profile NAME (acmectl ca describes them)`,
+  );
 }

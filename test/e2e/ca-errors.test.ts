@@ -1,3 +1,4 @@
+import { freePort } from '../../scripts/lib/pebble.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { startMisbehavingCa } from '../support/misbehaving-ca-standin.js';
@@ -60,5 +61,15 @@ describe('request timeouts (stand-in CA)', () => {
     const result = await issue(ca.directoryUrl, ['--request-timeout', '1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/could not reach the CA at http:\/\/127\.0\.0\.1:\d+\/new-order: no answer within 1 s/);
+  });
+
+  it('names --profile shortlived when a CA with profiles refuses an IP address ordered without one', async () => {
+    const rejected = { type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: 'Cannot issue for "192.0.2.7": IP addresses are not allowed in this profile', status: 400 };
+    ca = await startMisbehavingCa({ newOrderProblem: rejected }, { profiles: { classic: '90 days', shortlived: '160 hours' } });
+    const home = tempDir('caerr');
+    const result = await runCli(['issue', '192.0.2.7', '--server', ca.directoryUrl, '--http-port', String(await freePort()), '--email', 'ops@example.com', '--agree-tos'], { home });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('rejectedIdentifier: Cannot issue for "192.0.2.7"');
+    expect(result.stderr).toContain("hint: this CA issues certificates for IP addresses only in a short-lived profile (Let's Encrypt: shortlived): add --profile shortlived");
   });
 });

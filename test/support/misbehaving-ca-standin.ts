@@ -16,7 +16,7 @@ export interface MisbehavingCa {
 
 export type Misbehaviour = { newOrderProblem: Record<string, unknown>; status?: number } | { hangOn: 'directory' | 'newOrder' };
 
-export async function startMisbehavingCa(behaviour: Misbehaviour): Promise<MisbehavingCa> {
+export async function startMisbehavingCa(behaviour: Misbehaviour, directoryMeta: Record<string, unknown> = {}): Promise<MisbehavingCa> {
   const requests: string[] = [];
   let base = '';
   const hanging: ServerResponse[] = [];
@@ -35,7 +35,7 @@ export async function startMisbehavingCa(behaviour: Misbehaviour): Promise<Misbe
     }
     switch (path) {
       case '/dir':
-        return send(200, { newNonce: `${base}/nonce`, newAccount: `${base}/new-account`, newOrder: `${base}/new-order`, meta: { termsOfService: `${base}/tos` } });
+        return send(200, { newNonce: `${base}/nonce`, newAccount: `${base}/new-account`, newOrder: `${base}/new-order`, meta: { termsOfService: `${base}/tos`, ...directoryMeta } });
       case '/nonce':
         return send(200, undefined);
       case '/new-account':
