@@ -1,3 +1,4 @@
+import { freePort } from '../../scripts/lib/pebble.js';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -102,7 +103,7 @@ describe('bad input exits 2 before anything is sent or stored', () => {
 
   it('reports an unreachable CA as a failed operation (exit 1), not as bad input', async () => {
     const home = tempDir('bad');
-    const result = await runCli(['issue', 'x.example.com', '--agree-tos', ...NOWHERE], { home });
+    const result = await runCli(['issue', 'x.example.com', '--agree-tos', '--http-port', String(await freePort()), ...NOWHERE], { home });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/could not reach the CA at https:\/\/127\.0\.0\.1:9\/dir: connection refused/);
   });

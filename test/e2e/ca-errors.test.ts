@@ -12,8 +12,9 @@ afterEach(async () => {
 });
 
 const home = () => tempDir('caerr');
-const issue = (directoryUrl: string, extra: string[] = []) =>
-  runCli(['issue', 'a.example.com', 'b.example.com', 'c.example.com', '--server', directoryUrl, '--agree-tos', '--email', 'ops@example.com', ...extra], { home: home() });
+// A free port for the standalone server: it is bound (and let go) before the order, and port 80 may be taken here.
+const issue = async (directoryUrl: string, extra: string[] = []) =>
+  runCli(['issue', 'a.example.com', 'b.example.com', 'c.example.com', '--server', directoryUrl, '--http-port', String(await freePort()), '--agree-tos', '--email', 'ops@example.com', ...extra], { home: home() });
 
 const rejected = {
   type: 'urn:ietf:params:acme:error:rejectedIdentifier',

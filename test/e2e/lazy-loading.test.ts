@@ -1,3 +1,4 @@
+import { freePort } from '../../scripts/lib/pebble.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,6 @@ describe('lazy loading', () => {
   });
 
   it('issue loads the ACME client once it contacts a CA', async () => {
-    expect(await modulesLoadedBy(['issue', 'x.example.com', '--agree-tos', '--server', 'https://127.0.0.1:9/dir'])).toContain('acme-client');
+    expect(await modulesLoadedBy(['issue', 'x.example.com', '--agree-tos', '--http-port', String(await freePort()), '--server', 'https://127.0.0.1:9/dir'])).toContain('acme-client');
   });
 });
