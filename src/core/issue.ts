@@ -9,13 +9,13 @@ import type { Entry, Store } from '../store/store.js';
 import { usableAccount } from './account-lifecycle.js';
 import { findAccountEntry, registerAccount } from './accounts.js';
 import { certificateKey, decodeRecord, encodeRecord, exportDirectoryOf, HISTORY_LIMIT, readCertificateFacts, splitChain } from './certificate-record.js';
-import type { CertificateRecord, CertificateVersion, RenewalSettings } from './certificate-record.js';
+import type { CertificateRecord, CertificateVersion, RenewalSettings, StoredRenewalInfo } from './certificate-record.js';
 import { AbortedError, abortedError, OperationError } from './errors.js';
 import type { ProgressListener } from './events.js';
 import { exportVersion } from './export-version.js';
 import { sameIdentifiers } from './identifiers.js';
 import type { Identifier } from './identifiers.js';
-import { isDue, renewalTime } from './renewal-window.js';
+import { recordDecision } from './renewal-decision.js';
 
 /** Opens a CA directory with an account key (and, when known, the account URL). */
 export type CaConnector = (directoryUrl: string, accountKeyPem: string, options: CaConnectorOptions) => Promise<CaClient>;
@@ -48,6 +48,8 @@ export interface IssueRequest {
    * would make: `--force` on three nodes at once renews once, not three times.
    */
   startedAt?: Date;
+  /** ARI info fetched this run (renewal-info.ts), when it could not be stored; else the stored one counts. */
+  renewalInfo?: StoredRenewalInfo;
 }
 
 export interface IssueDependencies {
@@ -70,7 +72,7 @@ export interface IssueDependencies {
 
 export type IssueResult =
   /** `warnings` are for the user (e.g. the preferred chain was not offered); the certificate is stored. */
-  | { outcome: 'issued'; record: CertificateRecord; paths: ExportedPaths | null; warnings: string[] }
+  | { outcome: 'issued'; record: CertificateRecord; paths: ExportedPaths | null; warnings: string[]; reason: string }
   /** Not due. `filesUpdated` when this host's files were missing or older than the store's version. */
   | { outcome: 'unchanged'; record: CertificateRecord; renewalTime: Date; paths: ExportedPaths; filesUpdated: boolean }
   /** Another process stored a new version while this one waited for the lock; `filesUpdated` when this host's files were behind. */
@@ -94,7 +96,8 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   const now = deps.now ?? (() => new Date());
   const key = certificateKey(request.name);
   const before = await readRecord(deps.store, key);
-  if (before && !request.force && !orderNeeded(before.record, request, now())) return unchanged(before.record, request, deps);
+  if (before && !request.force && !orderNeeded(before.record, request, now())) return unchanged(before.record, request, deps, now());
+  const reason = !before ? 'new certificate' : request.force ? (request.dryRun ? 'dry run' : 'forced (--force)') : dueReason(before.record, request, now());
 
   await deps.beforeLock?.();
   const lease = await deps.store.lock(key, { ttlMs: LEASE_TTL_MS, waitMs: deps.orderTimeoutMs + 30_000, ...(deps.signal ? { signal: deps.signal } : {}) });
@@ -103,7 +106,8 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   }
   try {
     const current = await readRecord(deps.store, key);
-    const storedMeanwhile = current && (current.entry.rev !== before?.entry.rev || (request.startedAt !== undefined && new Date(current.record.current.issuedAt) >= request.startedAt));
+    // A new version, not just a new revision: storing ARI info (renewal-info.ts) changes the revision too.
+    const storedMeanwhile = current && (current.record.current.serial !== before?.record.current.serial || (request.startedAt !== undefined && new Date(current.record.current.issuedAt) >= request.startedAt));
     if (current && storedMeanwhile && sameIdentifiers(current.record.identifiers, request.identifiers)) {
       // Someone stored a version between our first read and the lock: it is the renewal we were about to make.
       if (request.dryRun) return { outcome: 'renewed-elsewhere', record: current.record, paths: exportedPaths(exportDirectoryOf(current.record.settings, deps.defaultExportDir), request.name), filesUpdated: false };
@@ -123,11 +127,11 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
     if (!written.ok) throw new OperationError(`the certificate "${request.name}" was changed by another process while this one was ordering; not overwriting it`);
     deps.progress({ step: 'store', phase: 'done', id: request.name, message: `stored as version ${record.current.version}${request.dryRun ? ' (dry run: forgotten afterwards)' : ''}` });
     const { warnings } = obtained;
-    if (request.dryRun) return { outcome: 'issued', record, paths: null, warnings };
+    if (request.dryRun) return { outcome: 'issued', record, paths: null, warnings, reason };
     deps.progress({ step: 'export', phase: 'start', id: request.name, message: 'writing the files' });
     const paths = await deployCurrent(record, deps);
     deps.progress({ step: 'export', phase: 'done', id: request.name, message: `files written to ${paths.dir}` });
-    return { outcome: 'issued', record, paths, warnings };
+    return { outcome: 'issued', record, paths, warnings, reason };
   } finally {
     await lease.release();
   }
@@ -145,15 +149,23 @@ async function readRecord(store: Store, key: string): Promise<ReadRecord | null>
 
 /** An order is needed when the names changed, the certificate was revoked or expired, or it is due. */
 export function orderNeeded(record: CertificateRecord, request: IssueRequest, now: Date): boolean {
-  if (!sameIdentifiers(record.identifiers, request.identifiers) || record.current.revoked) return true;
-  const notBefore = new Date(record.current.notBefore);
-  const notAfter = new Date(record.current.notAfter);
-  return now >= notAfter || isDue({ notBefore, notAfter, now, ...(request.days === undefined ? {} : { days: request.days }) });
+  if (!sameIdentifiers(record.identifiers, request.identifiers)) return true;
+  return decisionFor(record, request, now).due;
 }
 
-async function unchanged(record: CertificateRecord, request: IssueRequest, deps: IssueDependencies): Promise<IssueResult> {
-  const window = { notBefore: new Date(record.current.notBefore), notAfter: new Date(record.current.notAfter) };
-  const due = renewalTime({ ...window, ...(request.days === undefined ? {} : { days: request.days }) });
+/** Why an order is needed ("due: revoked", "due: inside the CA's renewal window (ARI)", ...). */
+export function dueReason(record: CertificateRecord, request: IssueRequest, now: Date): string {
+  if (!sameIdentifiers(record.identifiers, request.identifiers)) return 'the names changed';
+  return decisionFor(record, request, now).reason;
+}
+
+function decisionFor(record: CertificateRecord, request: IssueRequest, now: Date) {
+  const renewalInfo = request.renewalInfo ?? record.renewalInfo;
+  return recordDecision(renewalInfo ? { ...record, renewalInfo } : record, now, request.days);
+}
+
+async function unchanged(record: CertificateRecord, request: IssueRequest, deps: IssueDependencies, now: Date): Promise<IssueResult> {
+  const due = decisionFor(record, request, now).renewalTime;
   if (request.dryRun) return { outcome: 'unchanged', record, renewalTime: due, paths: exportedPaths(exportDirectoryOf(record.settings, deps.defaultExportDir), record.name), filesUpdated: false };
   return { outcome: 'unchanged', record, renewalTime: due, ...(await syncFiles(record, deps)) };
 }

@@ -5,9 +5,15 @@ import { readAllCertificates, readCertificate } from '../../core/certificate-lis
 import { checkCertificateName } from '../../core/certificate-record.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
-import { orderNeeded } from '../../core/issue.js';
+import { fetchRenewalInfo } from '../../acme/ari.js';
+import { CaClient } from '../../acme/client.js';
+import { dueReason, orderNeeded } from '../../core/issue.js';
 import type { IssueRequest } from '../../core/issue.js';
 import type { RunSummary } from '../../core/renewal-run.js';
+import { refreshRenewalInfo } from '../../core/renewal-info.js';
+import type { RenewalInfoNote } from '../../core/renewal-info.js';
+import type { Store } from '../../store/store.js';
+import type { Context } from '../context.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 import type { Reporter } from '../reporter.js';
@@ -50,13 +56,25 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   const store = await openRunStore(ctx, dryRun === true);
   try {
     // Named certificates must all exist before anything starts (exit 2 for a typo).
-    const records = names.length > 0 ? await Promise.all(names.map((name) => readCertificate(store, name))) : await readAllCertificates(store);
+    const stored = names.length > 0 ? await Promise.all(names.map((name) => readCertificate(store, name))) : await readAllCertificates(store);
     if (dryRun) reporter.info(`dry run: ordering from the CAs' staging directories where they have one; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
-    const requests = records.map((record) => renewalRequest(record, { force: force === true, days, dryRun: dryRun === true, startedAt, caBundlePem }));
-    const anyOrder = requests.some((request, index) => request.force || orderNeeded(records[index]!, request, startedAt));
+    // The CA's renewal window decides unless --days, --force or a dry run makes it moot.
+    const ari = force || dryRun || days !== undefined ? { records: stored, notes: [] } : await renewalWindows(ctx, store, stored, caBundlePem);
+    const records = ari.records;
+    const unstored = new Map(ari.notes.flatMap((n) => (n.outcome === 'fetched' && !n.stored ? [[n.name, n.info] as const] : [])));
+    const requests = records.map((record) => {
+      const request = renewalRequest(record, { force: force === true, days, dryRun: dryRun === true, startedAt, caBundlePem });
+      const info = unstored.get(record.name);
+      return info ? { ...request, renewalInfo: info } : request;
+    });
+    const due = requests.map((request, index) => request.force || orderNeeded(records[index]!, request, startedAt));
+    const anyOrder = due.some(Boolean);
     const sleepMs = anyOrder && wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true, dryRun: dryRun === true }) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
     // The first line of the run: a silent wait of minutes looks like a hang to whoever watches the log.
     if (sleepMs > 0) reporter.info(`waiting ${Math.round(sleepMs / 1000)} s before contacting the CA, so that servers renewing from cron do not all arrive at once (--no-random-sleep skips the wait)`);
+    reportRenewalInfo(reporter, ari.notes);
+    // Why each one will be renewed, before the order's progress lines.
+    if (!force && !dryRun) requests.forEach((request, index) => due[index] && reporter.info(`${request.name}: ${dueReason(records[index]!, request, startedAt)}`));
     const summary = await executeRun(ctx, store, requests, {
       concurrency: ctx.settings.concurrency,
       hooks: { pre: ctx.settings.preHook, post: ctx.settings.postHook, deploy: ctx.settings.deployHook },
@@ -69,6 +87,33 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     await store.close();
   }
 };
+
+/** ARI for each certificate, from the CA that issued it (renewal-info.ts). */
+function renewalWindows(ctx: Context, store: Store, records: CertificateRecord[], caBundlePem: string | null) {
+  const requestTimeoutMs = ctx.settings.requestTimeout * 1000;
+  return refreshRenewalInfo(records, { caBundlePem }, {
+    store,
+    readDirectory: (directoryUrl, bundle) => CaClient.readDirectory({ directoryUrl, requestTimeoutMs, ...(bundle ? { caBundlePem: bundle } : {}) }),
+    fetch: (renewalInfoUrl, certificatePem, bundle) => fetchRenewalInfo({ renewalInfoUrl, certificatePem, caBundlePem: bundle, requestTimeoutMs }),
+    now: () => new Date(),
+    concurrency: ctx.settings.concurrency,
+  });
+}
+
+function reportRenewalInfo(reporter: Reporter, notes: RenewalInfoNote[]): void {
+  for (const note of notes) {
+    if (note.outcome === 'failed') {
+      const why = note.error instanceof Error ? note.error.message : String(note.error);
+      reporter.warn(`${note.name}: could not get the renewal window (ARI) from the CA (${why}); using the lifetime rule`);
+    } else if (note.outcome === 'no-ari') {
+      reporter.debug(`${note.name}: ${note.server} offers no renewal information (ARI); using the lifetime rule`);
+    } else {
+      const { info } = note;
+      const how = note.outcome === 'fresh' ? `stored, asking again after ${info.retryAfter}` : `asked the CA${note.stored ? '' : ' (not stored: another process was working on it)'}`;
+      reporter.debug(`${note.name}: renewal window (ARI) ${info.windowStart} to ${info.windowEnd}, renewing at ${info.renewAt} (${how})`);
+    }
+  }
+}
 
 export interface RenewalRequestOptions {
   force: boolean;
@@ -110,14 +155,14 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): numbe
       dryRun,
       renewed: renewed.map((i) => ({
         name: i.name,
-        ...(i.outcome === 'issued' ? { serial: i.record.current.serial, notAfter: i.record.current.notAfter, ...(i.warnings.length > 0 ? { warnings: i.warnings } : {}) } : {}),
+        ...(i.outcome === 'issued' ? { serial: i.record.current.serial, notAfter: i.record.current.notAfter, reason: i.reason, ...(i.warnings.length > 0 ? { warnings: i.warnings } : {}) } : {}),
       })),
       notDue: notDue.map((i) => ({ name: i.name, outcome: i.outcome, ...(i.outcome === 'unchanged' ? { renewalTime: i.renewalTime.toISOString() } : {}) })),
       failed: failed.map((i) => ({ name: i.name, error: i.error instanceof Error ? i.error.message : String(i.error) })),
       hooks: summary.hooks,
     },
     () => [
-      ...renewed.map((i) => (i.outcome === 'issued' ? `renewed ${i.name}: serial ${i.record.current.serial}, valid until ${i.record.current.notAfter.slice(0, 10)}${dryRun ? ' (dry run)' : ''}` : '')),
+      ...renewed.map((i) => (i.outcome === 'issued' ? `renewed ${i.name}: serial ${i.record.current.serial}, valid until ${i.record.current.notAfter.slice(0, 10)}${dryRun ? ' (dry run)' : ` (${i.reason})`}` : '')),
       ...notDue.map((i) =>
         i.outcome === 'unchanged' ? `not due ${i.name}: renewal after ${i.renewalTime.toISOString().slice(0, 10)}` : `not due ${i.name}: just renewed by another acmectl process`,
       ),
