@@ -2,6 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import { ariCertId } from '../../scripts/lib/pebble.js';
+import { refusesReplaces } from './obtain-certificate.js';
+import { AcmeProblemError } from './problem.js';
 import { boundedRetryAfterMs, certId, DEFAULT_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS, MIN_RETRY_AFTER_MS, parseRenewalInfo } from './ari.js';
 
 const keyIdentifier = Buffer.from('0123456789abcdef0123456789abcdef01234567', 'hex');
@@ -73,5 +75,21 @@ describe('renewal information answers', () => {
     expect(boundedRetryAfterMs('1', now)).toBe(MIN_RETRY_AFTER_MS);
     expect(boundedRetryAfterMs('99999999', now)).toBe(MAX_RETRY_AFTER_MS);
     expect(boundedRetryAfterMs(new Date(now + 7200_000).toUTCString(), now)).toBe(7_200_000);
+  });
+});
+
+describe('a refusal of `replaces`', () => {
+  const refusal = (type: string, detail: string) => new AcmeProblemError('the CA refused creating the order', { type: `urn:ietf:params:acme:error:${type}`, detail });
+
+  it('is alreadyReplaced, or the certificate belonging to another account', () => {
+    expect(refusesReplaces(refusal('alreadyReplaced', 'certificate with serial 1a already has a replacement order'))).toBe(true);
+    expect(refusesReplaces(refusal('unauthorized', 'requester account did not request the certificate being replaced by this order'))).toBe(true);
+    expect(refusesReplaces(refusal('malformed', 'The certificate being replaced was issued to a different account'))).toBe(true);
+  });
+
+  it('is not any other refusal', () => {
+    expect(refusesReplaces(refusal('malformed', 'Order included DNS identifier with empty value'))).toBe(false);
+    expect(refusesReplaces(refusal('unauthorized', 'Account has been deactivated'))).toBe(false);
+    expect(refusesReplaces(refusal('rateLimited', 'too many certificates for this account'))).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import type { CaClient, ExternalAccountBinding } from '../acme/client.js';
+import { certId } from '../acme/ari.js';
 import { generatePrivateKey } from '../acme/keys.js';
 import { obtainCertificate } from '../acme/obtain-certificate.js';
 import type { Http01Solver } from '../challenge/solver.js';
@@ -116,7 +117,7 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
     await deps.beforeOrder?.();
     // Interrupted meanwhile (a pre-hook was running when SIGTERM came): do not start an order.
     if (deps.signal?.aborted) throw abortedError(deps.signal, 'before ordering');
-    const obtained = await obtain(request, deps, lease.signal, storedCaBundle(request, current?.record ?? null));
+    const obtained = await obtain(request, deps, lease.signal, storedCaBundle(request, current?.record ?? null), current?.record ?? null);
     if (lease.signal.aborted) throw new AbortedError(`lost the lock on "${request.name}" while ordering; the new certificate was not stored`);
     const record = nextRecord(current?.record ?? null, request, obtained, lease.fence, now());
     deps.progress({ step: 'store', phase: 'start', id: request.name, message: 'storing the certificate' });
@@ -204,6 +205,19 @@ function storedCaBundle(request: IssueRequest, previous: CertificateRecord | nul
   return previous && previous.settings.server === request.settings.server ? previous.settings.caBundlePem : null;
 }
 
+/**
+ * On a renewal at the CA that issued the current version, when the CA offers ARI: the CertID of that version,
+ * for the order's `replaces` (RFC 9773 §5). Not on a dry run (the staging CA did not issue it).
+ */
+function replacedCertId(previous: CertificateRecord | null, request: IssueRequest, ca: CaClient): string | null {
+  if (!previous || !ca.directory.renewalInfo || previous.settings.server !== (request.orderFrom ?? request.settings.server)) return null;
+  try {
+    return certId(previous.current.certPem);
+  } catch {
+    return null; // a certificate without an Authority Key Identifier: order without `replaces`
+  }
+}
+
 interface Obtained {
   keyPem: string;
   chainPem: string;
@@ -212,7 +226,7 @@ interface Obtained {
   warnings: string[];
 }
 
-async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSignal: AbortSignal, caBundlePem: string | null): Promise<Obtained> {
+async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSignal: AbortSignal, caBundlePem: string | null, previous: CertificateRecord | null): Promise<Obtained> {
   const signal = deps.signal ? AbortSignal.any([deps.signal, leaseSignal]) : leaseSignal;
   const deadline = Date.now() + deps.orderTimeoutMs;
   // A port that is taken fails now, before an order is spent on it.
@@ -229,6 +243,7 @@ async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSigna
     signal,
     progress: deps.progress,
     preferredChain: request.settings.preferredChain,
+    replaces: replacedCertId(previous, request, ca),
   });
   return { keyPem, chainPem, caBundlePem: usedBundlePem, warnings };
 }

@@ -1,5 +1,5 @@
 // ACME Renewal Information (RFC 9773) against Pebble 2.10: the CA's window decides when a certificate is due.
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ariCertId, requestText } from '../../scripts/lib/pebble.js';
@@ -109,5 +109,48 @@ describe('renewal information (ARI)', () => {
     const result = await renew(home, ['--days', '10']);
     expect(result.stdout).toMatch(/0 renewed, 1 not due, 0 failed/);
     expect((await show(home, 'days.example.test')).renewalInfo).toBeNull();
+  });
+});
+
+describe('replacing a certificate (ARI `replaces`)', () => {
+  const log = () => pebble().logs(2000);
+  /** The order Pebble issued the certificate with this serial for ("Issued certificate serial 1a2b for order X"). */
+  const orderOf = (serialHex: string): string | undefined =>
+    [...log().matchAll(/Issued certificate serial ([0-9a-f]+) for order (\S+)/g)].find((m) => BigInt(`0x${m[1]}`) === BigInt(`0x${serialHex}`))?.[2];
+  /** The order Pebble took the order `id` to replace ("ARI: order "new" is a replacement of "old""). */
+  const replacedBy = (id: string): string | undefined => new RegExp(`ARI: order "${id}" is a replacement of "([^"]+)"`).exec(log())?.[1];
+
+  it('names the old certificate in the renewal order', async () => {
+    const home = newHome();
+    expect((await issue(home, 'replace.example.test')).code).toBe(0);
+    const old = certificate(home, 'replace.example.test');
+    const oldSerial = (await show(home, 'replace.example.test')).serial;
+    await pebble().setRenewalInfo(old, { start: new Date(Date.now() - 7200_000), end: new Date(Date.now() - 3600_000) });
+    const result = await renew(home);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/warning/);
+    // acmectl says which CertID it sent; Pebble, which found the old certificate's order by that CertID, says the
+    // new certificate's order replaces it.
+    expect(result.stderr).toContain(`order created for replace.example.test, replacing ${certId(old)}`);
+    const newSerial = (await show(home, 'replace.example.test')).serial;
+    expect(replacedBy(orderOf(newSerial)!)).toBe(orderOf(oldSerial));
+  });
+
+  it('orders again without `replaces` when the CA says the certificate was already replaced, and says so', async () => {
+    const home = newHome();
+    expect((await issue(home, 'twice.example.test')).code).toBe(0);
+    // A copy of the store as it was before the renewal (a host restored from a backup): same account, same old
+    // certificate. Only the store: the exported files' links point into the first home.
+    const copy = newHome();
+    cpSync(join(home, 'acmectl.db'), join(copy, 'acmectl.db'));
+    const first = await renew(home, ['--force']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/replacing /);
+
+    const second = await runCli(['renew', '--no-random-sleep', '--force'], { home: copy });
+    expect(second.code, `${second.stderr}\n${pebble().logs(30)}`).toBe(0);
+    expect(second.stderr).toMatch(/^warning: twice\.example\.test: the CA refused to let the new certificate replace the old one \(alreadyReplaced: .*\); ordered it without "replaces"$/m);
+    expect(second.stdout).toMatch(/1 renewed, 0 not due, 0 failed/);
+    expect((await show(copy, 'twice.example.test')).version).toBe(2);
   });
 });
