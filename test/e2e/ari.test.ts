@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ariCertId, requestText } from '../../scripts/lib/pebble.js';
 import { certId } from '../../src/acme/ari.js';
 import { pebbleArgs, runCli } from '../support/cli.js';
-import { withPebble } from '../support/pebble.js';
+import { startPebble, withPebble } from '../support/pebble.js';
 import { tempDir } from '../support/temp-dir.js';
 
 // One profile: Pebble 2.10 gives an order without a profile a random one, and lifetimes matter here.
@@ -109,6 +109,33 @@ describe('renewal information (ARI)', () => {
     const result = await renew(home, ['--days', '10']);
     expect(result.stdout).toMatch(/0 renewed, 1 not due, 0 failed/);
     expect((await show(home, 'days.example.test')).renewalInfo).toBeNull();
+  });
+});
+
+describe('a CA that does not answer for renewal information', () => {
+  it('gets a warning and the lifetime rule; the CA configured now is not asked instead', async () => {
+    // The certificate comes from a second Pebble 2.10, stopped before the renewal.
+    const issuing = await startPebble({ version: 'ari', profiles: { classic: { description: '90 days', validityPeriod: 90 * 86_400 } } });
+    const home = newHome();
+    try {
+      const issued = await runCli(
+        ['issue', 'gone.example.test', ...pebbleArgs(issuing), '--http-port', String(issuing.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos'],
+        { home },
+      );
+      expect(issued.code, issued.stderr).toBe(0);
+    } finally {
+      await issuing.stop();
+    }
+    const count = () => (pebble().logs(2000).match(/GET \/\S*renewalInfo\//g) ?? []).length;
+    const before = count();
+    const result = await runCli(['renew', '--no-random-sleep', ...pebbleArgs(pebble())], { home });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(
+      new RegExp(`^warning: gone\\.example\\.test: could not get the renewal window \\(ARI\\) from the CA \\(could not reach the CA at ${issuing.directoryUrl.replace(/[.]/g, '\\.')}: .*\\); using the lifetime rule$`, 'm'),
+    );
+    expect(result.stdout).toMatch(/0 renewed, 1 not due, 0 failed/);
+    expect(count()).toBe(before);
+    expect((await show(home, 'gone.example.test')).renewalInfo).toBeNull();
   });
 });
 
