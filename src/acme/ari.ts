@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { OperationError } from '../core/errors.js';
 import { visibleText } from '../core/visible-text.js';
-import { parseRetryAfter } from './polling.js';
+import { parseRetryAfter } from './retry-after.js';
 import { loadAcmeClient, trustForOrigin } from './transport.js';
 
 /**

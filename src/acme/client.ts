@@ -2,9 +2,11 @@ import { X509Certificate } from 'node:crypto';
 import { OperationError, UsageError } from '../core/errors.js';
 import type { Identifier } from '../core/identifiers.js';
 import { linkUrls } from './link-header.js';
-import { AcmeProblemError, isAcmeProblem, shortProblemType } from './problem.js';
+import { AcmeProblemError, CaStatusError, isAcmeProblem, shortProblemType } from './problem.js';
 import { parseRetryAfter } from './polling.js';
 import type { PollResult } from './polling.js';
+import { retryAfterUntil } from './retry-after.js';
+import type { CaRequestKind, CaRetryAfter } from './retry-after.js';
 import { loadAcmeClient, trustForOrigin } from './transport.js';
 
 /** The directory object (RFC 8555 §7.1.1). */
@@ -151,7 +153,7 @@ export class CaClient {
     const payload: Record<string, unknown> = { termsOfServiceAgreed: request.agreeTos };
     if (request.email) payload.contact = [`mailto:${request.email}`];
     const answer = await this.signed(this.directory.newAccount, payload, { kid: null, includeExternalAccountBinding: request.withEab });
-    const body = expectStatus(answer, [200, 201], 'registering the account', request.withEab ? EAB_REFUSED_HINT : undefined);
+    const body = expectStatus(answer, [200, 201], 'registering the account', { request: 'newAccount', ...(request.withEab ? { hintFor: EAB_REFUSED_HINT } : {}) });
     const url = answer.headers.location;
     if (!url) throw new OperationError('the CA registered the account but did not say its URL (Location header missing)');
     this.accountUrl = url;
@@ -197,7 +199,7 @@ export class CaClient {
   async newOrder(identifiers: readonly Identifier[], options: { profile?: string | null; replaces?: string | null } = {}): Promise<AcmeOrder> {
     const payload = { identifiers, ...(options.profile ? { profile: options.profile } : {}), ...(options.replaces ? { replaces: options.replaces } : {}) };
     const answer = await this.post(this.directory.newOrder, payload, 'creating the order');
-    const body = expectStatus(answer, [201], 'creating the order');
+    const body = expectStatus(answer, [201], 'creating the order', { request: 'newOrder' });
     const url = answer.headers.location;
     if (!url) throw new OperationError('the CA created the order but did not say its URL (Location header missing)');
     return { ...(body as Omit<AcmeOrder, 'url'>), url };
@@ -229,7 +231,7 @@ export class CaClient {
   async revokeCertificate(certificatePem: string, reason: number): Promise<void> {
     if (!this.directory.revokeCert) throw new OperationError('this CA does not offer revocation (no revokeCert in its directory)');
     const der = new X509Certificate(certificatePem).raw;
-    expectStatus(await this.post(this.directory.revokeCert, { certificate: der.toString('base64url'), reason }, 'revoking the certificate'), [200], 'revoking the certificate');
+    expectStatus(await this.post(this.directory.revokeCert, { certificate: der.toString('base64url'), reason }, 'revoking the certificate'), [200], 'revoking the certificate', { request: 'revokeCert' });
   }
 
   /**
@@ -283,12 +285,23 @@ const EAB_REFUSED_HINT = (type: string): string | undefined =>
     ? 'the CA did not accept the external account binding: copy --eab-kid and --eab-hmac-key again from the CA (some CAs accept each pair for one account only)'
     : undefined;
 
-/** The answer's body when its status is expected; otherwise the CA's problem (with `hintFor`'s advice, if any) as an error. */
-function expectStatus(answer: HttpAnswer, expected: number[], what: string, hintFor?: (type: string) => string | undefined): unknown {
+/**
+ * The answer's body when its status is expected; otherwise the CA's problem (with `hintFor`'s advice, if any) as
+ * an error. A 429 or 503 whose Retry-After says when to ask again carries that, with the kind of `request`
+ * (requests of an order unless said otherwise), for the rate-limit memory.
+ */
+function expectStatus(answer: HttpAnswer, expected: number[], what: string, options: { hintFor?: (type: string) => string | undefined; request?: CaRequestKind } = {}): unknown {
   if (expected.includes(answer.status)) return answer.data;
   const data = parseJson(answer.data);
-  if (isAcmeProblem(data)) throw new AcmeProblemError(`the CA refused ${what}`, data, hintFor?.(data.type));
-  throw new OperationError(`the CA answered HTTP ${answer.status} while ${what}`);
+  const retryAfter = askedToWait(answer, options.request ?? 'order');
+  if (isAcmeProblem(data)) throw new AcmeProblemError(`the CA refused ${what}`, data, options.hintFor?.(data.type), retryAfter ? { retryAfter } : {});
+  throw new CaStatusError(`the CA answered HTTP ${answer.status} while ${what}`, answer.status, retryAfter);
+}
+
+function askedToWait(answer: HttpAnswer, request: CaRequestKind): CaRetryAfter | undefined {
+  if (answer.status !== 429 && answer.status !== 503) return undefined;
+  const until = retryAfterUntil(answer.headers['retry-after'], new Date());
+  return until ? { until, status: answer.status, request } : undefined;
 }
 
 function accountOf(body: unknown): AcmeAccount {

@@ -23,7 +23,7 @@ const chains = { default: certificate + issuing.pem, alternate: certificate + in
  * A scripted CA (an in-memory stand-in for CaClient): each name's authorization turns valid, or invalid
  * with a problem, once its challenge is answered.
  */
-function scriptedCa(outcomes: Record<string, 'valid' | { type: string; detail: string }>, tokens: Record<string, string> = {}) {
+function scriptedCa(outcomes: Record<string, 'valid' | { type: string; detail: string }>, tokens: Record<string, string> = {}, finalizeRetryAfterMs?: number) {
   const answered = new Set<string>();
   const names = Object.keys(outcomes);
   const order: AcmeOrder = {
@@ -55,13 +55,19 @@ function scriptedCa(outcomes: Record<string, 'valid' | { type: string; detail: s
   };
   let finalized = false;
   const ca = {
+    /** When each request was made (ms since the epoch), by method. */
+    calls: [] as { method: string; at: number }[],
     newOrder: async () => order,
     getAuthorization: async (url: string) => ({ value: authz(url.split('/').pop()!) }),
     respondToChallenge: async (url: string) => void answered.add(url.split('/').pop()!),
-    getOrder: async () => ({ value: { ...order, status: finalized ? 'valid' : 'ready', certificate: 'https://ca.test/cert/1' } as AcmeOrder }),
+    getOrder: async () => {
+      ca.calls.push({ method: 'getOrder', at: Date.now() });
+      return { value: { ...order, status: finalized ? 'valid' : 'ready', certificate: 'https://ca.test/cert/1' } as AcmeOrder };
+    },
     finalize: async () => {
+      ca.calls.push({ method: 'finalize', at: Date.now() });
       finalized = true;
-      return { value: { ...order, status: 'processing' } as AcmeOrder };
+      return { value: { ...order, status: 'processing' } as AcmeOrder, ...(finalizeRetryAfterMs === undefined ? {} : { retryAfterMs: finalizeRetryAfterMs }) };
     },
     downloadCertificate: async (url: string) =>
       url === 'https://ca.test/cert/1' ? { pem: chains.default, alternates: ['https://ca.test/cert/1/alt'] } : { pem: chains.alternate, alternates: [] },
@@ -164,6 +170,16 @@ describe('obtainCertificate', () => {
     await expect(promise).rejects.toThrow('cannot present b.example.com');
     expect(solver.presented).toHaveLength(2);
     expect(solver.live.size).toBe(0);
+  });
+
+  it("waits for the Retry-After of the finalize answer before polling the order (RFC 8555 §7.4)", async () => {
+    const ca = scriptedCa({ 'a.example.com': 'valid' }, {}, 400);
+    const { promise } = await run(ca, recordingSolver(), ['a.example.com']);
+    await promise;
+    const calls = (ca as unknown as { calls: { method: string; at: number }[] }).calls;
+    const finalizeAt = calls.findIndex((c) => c.method === 'finalize');
+    expect(calls[finalizeAt + 1]?.method).toBe('getOrder');
+    expect(calls[finalizeAt + 1]!.at - calls[finalizeAt]!.at).toBeGreaterThanOrEqual(390);
   });
 
   it('refuses a token that is not base64url before any solver sees it', async () => {

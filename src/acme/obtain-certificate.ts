@@ -9,6 +9,7 @@ import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
 import { createCsrDer } from './csr.js';
 import { keyAuthorization } from './keys.js';
 import { pollUntil } from './polling.js';
+import type { PollResult } from './polling.js';
 import { visibleText } from '../core/visible-text.js';
 import { AcmeProblemError, describeProblem, isAcmeProblem, shortProblemType } from './problem.js';
 import type { AcmeSubproblem } from './problem.js';
@@ -66,10 +67,16 @@ export async function obtainCertificate(ca: CaClient, request: ObtainRequest): P
   progress({ step: 'finalize', phase: 'start', message: 'finalizing' });
   if (order.status === 'ready') {
     const csr = await createCsrDer(request.identifiers, request.certificateKeyPem);
-    const finalized = await ca.finalize(order, csr);
-    order = finalized.value;
+    // The finalize answer is the first check: a CA still processing says with its Retry-After when to look
+    // again (RFC 8555 §7.4), and the first poll waits for that too.
+    let answered: PollResult<AcmeOrder> | undefined = await ca.finalize(order, csr);
+    const orderUrl = order.url;
     order = await pollUntil(
-      async () => (settledStatus(order.status) ? { value: order } : ca.getOrder(order.url)),
+      async () => {
+        const check = answered ?? (await ca.getOrder(orderUrl));
+        answered = undefined;
+        return check;
+      },
       (o) => settledStatus(o.status),
       { ...poll, what: 'the certificate to be issued' },
     );

@@ -1,5 +1,8 @@
 import { abortedError, OperationError } from '../core/errors.js';
 
+// Polls honour the CA's Retry-After (RFC 8555 §7.4: "processing" answers carry one); client.ts reads it with this.
+export { parseRetryAfter } from './retry-after.js';
+
 export interface PollResult<T> {
   value: T;
   /** Milliseconds the server asked us to wait (Retry-After), if it said so. */
@@ -49,15 +52,6 @@ export async function pollUntil<T>(check: () => Promise<PollResult<T>>, settled:
       throw error;
     }
   }
-}
-
-/** Parses a Retry-After header (seconds or an HTTP date) into milliseconds from now. */
-export function parseRetryAfter(header: unknown, now: number = Date.now()): number | undefined {
-  if (typeof header !== 'string' || header.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
-  const date = Date.parse(header);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
 }
 
 /** Waits `ms`; rejects with an AbortedError that gives the signal's reason (see abortedError) once it is aborted. */

@@ -1,5 +1,6 @@
 import { OperationError } from '../core/errors.js';
 import { visibleText } from '../core/visible-text.js';
+import type { CaRetryAfter } from './retry-after.js';
 
 /** An RFC 7807 problem document as ACME uses it (RFC 8555 §6.7), including per-identifier subproblems. */
 export interface AcmeProblem {
@@ -52,11 +53,21 @@ export function isAcmeProblem(value: unknown): value is AcmeProblem {
  */
 export class AcmeProblemError extends OperationError {
   readonly problem: AcmeProblem;
+  /** When the CA answered 429 or 503 and said, with Retry-After, when to ask again. */
+  readonly retryAfter: CaRetryAfter | undefined;
+  private readonly context: string;
 
-  constructor(context: string, problem: AcmeProblem, hint?: string) {
+  constructor(context: string, problem: AcmeProblem, hint?: string, options: { retryAfter?: CaRetryAfter } = {}) {
     const detail = problem.detail ? `: ${visibleText(String(problem.detail))}` : '';
     super(`${context}: ${visibleText(shortProblemType(String(problem.type)), 200)}${detail}`, { hint: hint ?? HINTS[shortProblemType(problem.type)] });
     this.problem = problem;
+    this.context = context;
+    this.retryAfter = options.retryAfter;
+  }
+
+  /** The same refusal with other advice: once acmectl has remembered the CA's Retry-After, it says what it will do. */
+  withHint(hint: string): AcmeProblemError {
+    return new AcmeProblemError(this.context, this.problem, hint, this.retryAfter ? { retryAfter: this.retryAfter } : {});
   }
 
   /** Lines describing each subproblem, e.g. "www.example.com: dns: NXDOMAIN looking up A". */
@@ -67,4 +78,26 @@ export class AcmeProblemError extends OperationError {
       return `${who}${visibleText(shortProblemType(String(sub.type)), 200)}${detail}`;
     });
   }
+}
+
+/** The CA answered an unexpected HTTP status without a problem document (e.g. a load balancer's 503 page). */
+export class CaStatusError extends OperationError {
+  constructor(
+    message: string,
+    readonly status: number,
+    /** When it was a 429 or 503 that said, with Retry-After, when to ask again. */
+    readonly retryAfter?: CaRetryAfter,
+    hint?: string,
+  ) {
+    super(message, hint === undefined ? {} : { hint });
+  }
+
+  withHint(hint: string): CaStatusError {
+    return new CaStatusError(this.message, this.status, this.retryAfter, hint);
+  }
+}
+
+/** What a CA's refusal said about when to ask again (429, or 503 with Retry-After), if anything. */
+export function retryAfterOf(error: unknown): CaRetryAfter | undefined {
+  return error instanceof AcmeProblemError || error instanceof CaStatusError ? error.retryAfter : undefined;
 }

@@ -3,6 +3,7 @@ import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { OperationError } from '../core/errors.js';
 import { describeSocketError, isCertificateError } from '../core/network-failure.js';
+import { parseRetryAfter } from './retry-after.js';
 
 /** acme-client's module, loaded on first use so that commands which never contact a CA do not pay for it. */
 export type AcmeClientModule = typeof import('acme-client');
@@ -21,8 +22,9 @@ export class CaUnreachableError extends OperationError {
   }
 }
 
-// Retries of acme-client's interceptor: 5xx answers only, a few quick ones. Rate limits (429) are not slept
-// through: their problem document (with its retry time) goes to the user instead.
+// Retries of acme-client's interceptor: 5xx answers only, a few quick ones. Rate limits (429), and a 503 that asks
+// for more than LONGEST_RETRY_AFTER_S, are not slept through: the answer goes to acmectl, which reports it and
+// remembers the CA's Retry-After (core/rate-limit-memory.ts).
 const SERVER_ERROR_RETRIES = 3;
 const SERVER_ERROR_RETRY_DELAY_S = 1;
 const LONGEST_RETRY_AFTER_S = 10;
@@ -131,8 +133,9 @@ function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
         });
       }
       if (!failure.response) throw new CaUnreachableError(config.url, failure.code, failure.message ?? String(error), timeoutMs);
-      const retryAfter = Number(failure.response.headers['retry-after']);
-      if (failure.response.status === 429 || (Number.isFinite(retryAfter) && retryAfter > LONGEST_RETRY_AFTER_S)) {
+      // Seconds or an HTTP date: acme-client would sleep until either, however far off.
+      const retryAfterMs = parseRetryAfter(failure.response.headers['retry-after']);
+      if (failure.response.status === 429 || (retryAfterMs !== undefined && retryAfterMs > LONGEST_RETRY_AFTER_S * 1000)) {
         config.retryAttempt = Number.MAX_SAFE_INTEGER; // tells acme-client's interceptor not to retry this one
       }
       throw error;

@@ -5,6 +5,7 @@ import { storeKey, storePrefix } from '../store/keys.js';
 import { OperationError, UsageError } from './errors.js';
 import { commonNameOf, pemCertificateBlocks } from './pem.js';
 import type { Identifier } from './identifiers.js';
+import type { RateLimitMemory } from './rate-limit-memory.js';
 
 /** The settings used at issue time, kept so that `renew` needs none of the flags again. */
 export interface RenewalSettings {
@@ -71,6 +72,8 @@ export interface CertificateRecord {
   history: CertificateVersion[];
   createdAt: string;
   updatedAt: string;
+  /** The CA refused an order with a Retry-After: not asked again before then (rate-limit-memory.ts). */
+  rateLimited?: RateLimitMemory;
   /**
    * What the issuing CA last said about renewing the current version (ARI, RFC 9773); absent until asked, or
    * when the CA offers none. Only meaningful while `serial` is the current version's.

@@ -16,6 +16,7 @@ import type { ProgressListener } from './events.js';
 import { exportVersion } from './export-version.js';
 import { sameIdentifiers } from './identifiers.js';
 import type { Identifier } from './identifiers.js';
+import { forgetRefusals, orderSubject, refuseWhileHeldBack, rememberRefusal } from './rate-limit-memory.js';
 import { recordDecision } from './renewal-decision.js';
 
 /** Opens a CA directory with an account key (and, when known, the account URL). */
@@ -99,6 +100,8 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   const before = await readRecord(deps.store, key);
   if (before && !request.force && !orderNeeded(before.record, request, now())) return unchanged(before.record, request, deps, now());
   const reason = !before ? 'new certificate' : request.force ? (request.dryRun ? 'dry run' : 'forced (--force)') : dueReason(before.record, request, now());
+  // Before the random delay and the lock: a certificate the CA's rate limit holds back costs no wait and no request.
+  await refuseWhileHeldBack(deps.store, orderSubject(request), before?.record ?? null, now());
 
   await deps.beforeLock?.();
   const lease = await deps.store.lock(key, { ttlMs: LEASE_TTL_MS, waitMs: deps.orderTimeoutMs + 30_000, ...(deps.signal ? { signal: deps.signal } : {}) });
@@ -107,17 +110,26 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   }
   try {
     const current = await readRecord(deps.store, key);
-    // A new version, not just a new revision: storing ARI info (renewal-info.ts) changes the revision too.
+    // Another certificate, not merely another revision: a record rewritten to remember a rate limit or to store
+    // the CA's renewal window (renewal-info.ts) is no renewal.
     const storedMeanwhile = current && (current.record.current.serial !== before?.record.current.serial || (request.startedAt !== undefined && new Date(current.record.current.issuedAt) >= request.startedAt));
     if (current && storedMeanwhile && sameIdentifiers(current.record.identifiers, request.identifiers)) {
       // Someone stored a version between our first read and the lock: it is the renewal we were about to make.
       if (request.dryRun) return { outcome: 'renewed-elsewhere', record: current.record, paths: exportedPaths(exportDirectoryOf(current.record.settings, deps.defaultExportDir), request.name), filesUpdated: false };
       return { outcome: 'renewed-elsewhere', record: current.record, ...(await syncFiles(current.record, deps)) };
     }
+    // Another process may have met the CA's rate limit while this one waited for the lock.
+    await refuseWhileHeldBack(deps.store, orderSubject(request), current?.record ?? null, now());
     await deps.beforeOrder?.();
     // Interrupted meanwhile (a pre-hook was running when SIGTERM came): do not start an order.
     if (deps.signal?.aborted) throw abortedError(deps.signal, 'before ordering');
-    const obtained = await obtain(request, deps, lease.signal, storedCaBundle(request, current?.record ?? null), current?.record ?? null);
+    const orderStartedAt = now();
+    let obtained: Obtained;
+    try {
+      obtained = await obtain(request, deps, lease.signal, storedCaBundle(request, current?.record ?? null), current?.record ?? null);
+    } catch (error) {
+      throw await rememberRefusal(deps.store, orderSubject(request), current, lease.signal, error, now());
+    }
     if (lease.signal.aborted) throw new AbortedError(`lost the lock on "${request.name}" while ordering; the new certificate was not stored`);
     const record = nextRecord(current?.record ?? null, request, obtained, lease.fence, now());
     deps.progress({ step: 'store', phase: 'start', id: request.name, message: 'storing the certificate' });
@@ -126,6 +138,7 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
     // which lease wrote it; it is not compared, since fences of one store mean nothing in another (store copy).
     const written = await deps.store.put(key, encodeRecord(record), current ? { ifRev: current.entry.rev } : { ifAbsent: true });
     if (!written.ok) throw new OperationError(`the certificate "${request.name}" was changed by another process while this one was ordering; not overwriting it`);
+    await forgetRefusals(deps.store, orderSubject(request), { firstIssue: current === null, orderStartedAt });
     deps.progress({ step: 'store', phase: 'done', id: request.name, message: `stored as version ${record.current.version}${request.dryRun ? ' (dry run: forgotten afterwards)' : ''}` });
     const { warnings } = obtained;
     if (request.dryRun) return { outcome: 'issued', record, paths: null, warnings, reason };

@@ -4,11 +4,13 @@ import type { FlagValues } from '../../config/resolve.js';
 import { readAllCertificates, readCertificate } from '../../core/certificate-list.js';
 import { checkCertificateName } from '../../core/certificate-record.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
-import { UsageError } from '../../core/errors.js';
+import { OperationError, UsageError } from '../../core/errors.js';
 import { fetchRenewalInfo } from '../../acme/ari.js';
 import { CaClient } from '../../acme/client.js';
 import { dueReason, orderNeeded } from '../../core/issue.js';
 import type { IssueRequest } from '../../core/issue.js';
+import { findHold, HeldBackError, orderSubject, shownTime } from '../../core/rate-limit-memory.js';
+import type { Hold } from '../../core/rate-limit-memory.js';
 import type { RunSummary } from '../../core/renewal-run.js';
 import { refreshRenewalInfo } from '../../core/renewal-info.js';
 import type { RenewalInfoNote } from '../../core/renewal-info.js';
@@ -50,7 +52,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   const caBundlePem = ctx.caBundlePem() ?? null;
   if (!ctx.storeMayHoldData()) {
     if (names.length > 0) throw new UsageError(`there is no certificate named "${names[0]}"`, { hint: 'acmectl list shows the names' });
-    reporter.result({ ok: true, renewed: [], notDue: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
+    reporter.result({ ok: true, renewed: [], notDue: [], heldBack: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
     return 0;
   }
   const store = await openRunStore(ctx, dryRun === true);
@@ -67,14 +69,15 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
       const info = unstored.get(record.name);
       return info ? { ...request, renewalInfo: info } : request;
     });
-    const due = requests.map((request, index) => request.force || orderNeeded(records[index]!, request, startedAt));
-    const anyOrder = due.some(Boolean);
+    // Due (or forced), and not held back by a CA's rate limit.
+    const ahead = await ordersAhead(store, records, requests, startedAt);
+    const anyOrder = ahead.some(Boolean);
     const sleepMs = anyOrder && wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true, dryRun: dryRun === true }) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
     // The first line of the run: a silent wait of minutes looks like a hang to whoever watches the log.
     if (sleepMs > 0) reporter.info(`waiting ${Math.round(sleepMs / 1000)} s before contacting the CA, so that servers renewing from cron do not all arrive at once (--no-random-sleep skips the wait)`);
     reportRenewalInfo(reporter, ari.notes);
     // Why each one will be renewed, before the order's progress lines.
-    if (!force && !dryRun) requests.forEach((request, index) => due[index] && reporter.info(`${request.name}: ${dueReason(records[index]!, request, startedAt)}`));
+    if (!force && !dryRun) requests.forEach((request, index) => ahead[index] && reporter.info(`${request.name}: ${dueReason(records[index]!, request, startedAt)}`));
     const summary = await executeRun(ctx, store, requests, {
       concurrency: ctx.settings.concurrency,
       hooks: { pre: ctx.settings.preHook, post: ctx.settings.postHook, deploy: ctx.settings.deployHook },
@@ -141,10 +144,25 @@ export function renewalRequest(record: CertificateRecord, options: RenewalReques
   };
 }
 
+/**
+ * Which certificates will be ordered (and so whether to wait first): those forced, or due and not held back by
+ * a CA's rate limit. A run whose only due certificates are held back contacts no CA and does not wait.
+ */
+async function ordersAhead(store: Store, records: CertificateRecord[], requests: IssueRequest[], now: Date): Promise<boolean[]> {
+  const ahead: boolean[] = [];
+  for (const [index, request] of requests.entries()) {
+    ahead.push(request.force || (orderNeeded(records[index]!, request, now) && !(await findHold(store, orderSubject(request), records[index]!, now))));
+  }
+  return ahead;
+}
+
 function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): number {
   const renewed = summary.items.filter((i) => i.outcome === 'issued');
   const notDue = summary.items.filter((i) => i.outcome === 'unchanged' || i.outcome === 'renewed-elsewhere');
-  const failed = summary.items.flatMap((i) => (i.outcome === 'failed' ? [i] : []));
+  // Held back: due, but the CA asked not to be asked before a time that has not come. Nothing was sent; the run
+  // still fails (exit 1), since the certificate is overdue.
+  const heldBack = summary.items.flatMap((i) => (i.outcome === 'failed' && i.error instanceof HeldBackError ? [{ name: i.name, hold: i.error.hold }] : []));
+  const failed = summary.items.flatMap((i) => (i.outcome === 'failed' && !(i.error instanceof HeldBackError) ? [i] : []));
   const hookFailures = summary.hooks.filter((h) => !h.ok);
   for (const item of renewed) {
     if (item.outcome === 'issued') for (const warning of item.warnings) reporter.warn(`${item.name}: ${warning}`);
@@ -158,6 +176,7 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): numbe
         ...(i.outcome === 'issued' ? { serial: i.record.current.serial, notAfter: i.record.current.notAfter, reason: i.reason, ...(i.warnings.length > 0 ? { warnings: i.warnings } : {}) } : {}),
       })),
       notDue: notDue.map((i) => ({ name: i.name, outcome: i.outcome, ...(i.outcome === 'unchanged' ? { renewalTime: i.renewalTime.toISOString() } : {}) })),
+      heldBack: heldBack.map(({ name, hold }) => ({ name, until: hold.until, scope: hold.scope, detail: hold.detail })),
       failed: failed.map((i) => ({ name: i.name, error: i.error instanceof Error ? i.error.message : String(i.error) })),
       hooks: summary.hooks,
     },
@@ -166,13 +185,20 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): numbe
       ...notDue.map((i) =>
         i.outcome === 'unchanged' ? `not due ${i.name}: renewal after ${i.renewalTime.toISOString().slice(0, 10)}` : `not due ${i.name}: just renewed by another acmectl process`,
       ),
-      `${dryRun ? 'dry run: ' : ''}${renewed.length} renewed, ${notDue.length} not due, ${failed.length} failed${hookFailures.length ? `, ${hookFailures.length} hook(s) failed` : ''}`,
+      `${dryRun ? 'dry run: ' : ''}${renewed.length} renewed, ${notDue.length} not due, ${heldBack.length ? `${heldBack.length} held back, ` : ''}${failed.length} failed${hookFailures.length ? `, ${hookFailures.length} hook(s) failed` : ''}`,
     ],
   );
-  // Failures go to stderr in every mode (also -q: cron mails what matters).
+  // Failures go to stderr in every mode (also -q: cron mails what matters); so do held-back certificates, overdue.
+  for (const { name, hold } of heldBack) reporter.error(new OperationError(heldBackLine(name, hold)));
   for (const item of failed) reporter.error(prefixError(item.name, item.error));
   reportHookFailures(reporter, summary.hooks);
   return summary.failed ? 1 : 0;
+}
+
+/** "a.example: held back by the CA's rate limit until 2026-11-29T14:03:00Z (it said: ...); acmectl will try again after that" */
+export function heldBackLine(name: string, hold: Hold): string {
+  const limit = hold.scope === 'account' ? "the CA's rate limit on its account" : "the CA's rate limit";
+  return `${name}: held back by ${limit} until ${shownTime(hold.until)} (it said: ${hold.detail}); acmectl will try again after that`;
 }
 
 function prefixError(name: string, error: unknown): unknown {

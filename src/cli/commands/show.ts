@@ -5,6 +5,7 @@ import { readCertificate, summarize } from '../../core/certificate-list.js';
 import { resolve } from 'node:path';
 import { chainTopIssuer, checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
+import { rateLimitOf, shownTime } from '../../core/rate-limit-memory.js';
 import { recordDecision } from '../../core/renewal-decision.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
@@ -19,8 +20,10 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
   if (!ctx.storeMayHoldData()) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
   const store = await ctx.openStore();
   let record;
+  let rateLimit;
   try {
     record = await readCertificate(store, name);
+    rateLimit = await rateLimitOf(store, record, new Date());
   } finally {
     await store.close();
   }
@@ -52,6 +55,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       renewalInfo: ari
         ? { windowStart: ari.windowStart, windowEnd: ari.windowEnd, renewAt: ari.renewAt, explanationURL: ari.explanationURL, fetchedAt: ari.fetchedAt, askAgainAfter: ari.retryAfter }
         : null,
+      ...(rateLimit ? { rateLimit } : {}),
     },
     () => [
       `name:        ${record.name}`,
@@ -75,6 +79,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       ...(settings.caBundlePem ? [`CA bundle:   ${describeCaBundle(settings.caBundlePem)} (stored with the certificate)`] : []),
       `challenge:   ${settings.challenge}${settings.challenge === 'webroot' ? ` (${settings.webroot})` : ` (port ${settings.httpPort}${settings.httpAddress ? `, ${settings.httpAddress}` : ''})`}`,
       `files:       ${files.dir}/{cert,chain,fullchain,privkey}.pem`,
+      ...(rateLimit ? [`rate limit:  ${describeRateLimit(rateLimit)}`] : []),
       'versions:',
       ...versions.map((v) => `  ${String(v.version).padStart(3)}  serial ${v.serial}  not after ${v.notAfter}  issued ${v.issuedAt}`),
     ],
@@ -82,6 +87,13 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
   );
   return 0;
 };
+
+/** The CA's last rate-limit refusal: held back until when, or a wait that has passed (the next renewal tries again). */
+function describeRateLimit(limit: NonNullable<Awaited<ReturnType<typeof rateLimitOf>>>): string {
+  const said = `(it said: ${limit.detail})`;
+  if (!limit.active) return `the CA asked to wait until ${shownTime(limit.until)} ${said}; that has passed, the next renewal tries again`;
+  return `held back until ${shownTime(limit.until)}${limit.scope === 'account' ? ', with every certificate of its account' : ''} ${said}; --force tries sooner`;
+}
 
 /** "2 certificates: Root A, Root B": what a stored --ca-bundle trusts, by subject common name. */
 function describeCaBundle(pem: string): string {
