@@ -192,9 +192,13 @@ export class CaClient {
     expectStatus(await this.signed(url, inner, { kid: accountUrl }), [200], 'changing the account key');
   }
 
-  /** newOrder (RFC 8555 §7.4), with the CA's certificate profile when one is asked for (draft-aaron-acme-profiles). */
-  async newOrder(identifiers: readonly Identifier[], options: { profile?: string | null } = {}): Promise<AcmeOrder> {
-    const answer = await this.post(this.directory.newOrder, { identifiers, ...(options.profile ? { profile: options.profile } : {}) }, 'creating the order');
+  /**
+   * newOrder (RFC 8555 §7.4), with the CA's certificate profile when one is asked for (draft-aaron-acme-profiles)
+   * and the CertID of the certificate it replaces (RFC 9773 §5).
+   */
+  async newOrder(identifiers: readonly Identifier[], options: { profile?: string | null; replaces?: string | null } = {}): Promise<AcmeOrder> {
+    const payload = { identifiers, ...(options.profile ? { profile: options.profile } : {}), ...(options.replaces ? { replaces: options.replaces } : {}) };
+    const answer = await this.post(this.directory.newOrder, payload, 'creating the order');
     const body = expectStatus(answer, [201], 'creating the order', { request: 'newOrder' });
     const url = answer.headers.location;
     if (!url) throw new OperationError('the CA created the order but did not say its URL (Location header missing)');

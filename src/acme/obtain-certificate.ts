@@ -10,7 +10,8 @@ import { createCsrDer } from './csr.js';
 import { keyAuthorization } from './keys.js';
 import { pollUntil } from './polling.js';
 import type { PollResult } from './polling.js';
-import { AcmeProblemError, isAcmeProblem, shortProblemType } from './problem.js';
+import { visibleText } from '../core/visible-text.js';
+import { AcmeProblemError, describeProblem, isAcmeProblem, shortProblemType } from './problem.js';
 import type { AcmeSubproblem } from './problem.js';
 
 export interface ObtainRequest {
@@ -27,6 +28,8 @@ export interface ObtainRequest {
   progress: ProgressListener;
   /** Issuer CN of the top certificate of the chain wanted, when the CA offers several; null takes the default. */
   preferredChain: string | null;
+  /** The CertID of the certificate this order replaces (RFC 9773 §5), on a renewal at a CA with ARI. */
+  replaces?: string | null;
 }
 
 export interface ObtainedCertificate {
@@ -49,10 +52,13 @@ const settledStatus = (status: string): boolean => status !== 'pending' && statu
 export async function obtainCertificate(ca: CaClient, request: ObtainRequest): Promise<ObtainedCertificate> {
   const { progress, signal, deadline } = request;
   progress({ step: 'order', phase: 'start', message: 'creating the order' });
-  let order = await ca.newOrder(request.identifiers, { profile: request.profile ?? null }).catch((error: unknown) => {
+  const warnings: string[] = [];
+  const created = await newOrder(ca, request, warnings).catch((error: unknown) => {
     throw withIpProfileHint(error, ca, request);
   });
-  progress({ step: 'order', phase: 'done', message: `order created for ${request.identifiers.map((i) => i.value).join(', ')}` });
+  let order = created.order;
+  const replacing = created.replaces ? `, replacing ${created.replaces}` : '';
+  progress({ step: 'order', phase: 'done', message: `order created for ${request.identifiers.map((i) => i.value).join(', ')}${replacing}` });
 
   await validateAuthorizations(ca, order, request);
 
@@ -85,7 +91,32 @@ export async function obtainCertificate(ca: CaClient, request: ObtainRequest): P
   checkIssuedCertificate(chain.pem, { keyPem: request.certificateKeyPem, identifiers: request.identifiers, now: new Date() });
   const detail = request.preferredChain === null ? '' : chain.topIssuer === request.preferredChain ? ` (the chain to "${chain.topIssuer}", as preferred)` : ` (the default chain, to "${chain.topIssuer}")`;
   progress({ step: 'download', phase: 'done', message: `certificate downloaded${detail}` });
-  return { chainPem: chain.pem, topIssuer: chain.topIssuer, orderUrl: order.url, warnings: chain.warnings };
+  return { chainPem: chain.pem, topIssuer: chain.topIssuer, orderUrl: order.url, warnings: [...warnings, ...chain.warnings] };
+}
+
+/**
+ * The order, naming the certificate it replaces when there is one. A CA that refuses `replaces` because the
+ * certificate was already replaced (another renewal of it got there first, e.g. a host restored from a backup)
+ * or because another account obtained it is asked once more without it: the certificate is still needed.
+ */
+async function newOrder(ca: CaClient, request: ObtainRequest, warnings: string[]): Promise<{ order: AcmeOrder; replaces: string | null }> {
+  const profile = request.profile ?? null;
+  if (!request.replaces) return { order: await ca.newOrder(request.identifiers, { profile }), replaces: null };
+  try {
+    return { order: await ca.newOrder(request.identifiers, { profile, replaces: request.replaces }), replaces: request.replaces };
+  } catch (error) {
+    if (!(error instanceof AcmeProblemError) || !refusesReplaces(error)) throw error;
+    warnings.push(`the CA refused to let the new certificate replace the old one (${visibleText(describeProblem(error.problem), 300)}); ordered it without "replaces"`);
+    return { order: await ca.newOrder(request.identifiers, { profile }), replaces: null };
+  }
+}
+
+/** alreadyReplaced, or unauthorized/malformed saying the certificate belongs to another account. */
+export function refusesReplaces(error: AcmeProblemError): boolean {
+  const type = shortProblemType(error.problem.type);
+  if (type === 'alreadyReplaced') return true;
+  const detail = String(error.problem.detail ?? '');
+  return (type === 'unauthorized' || type === 'malformed') && /account/i.test(detail) && /(replac|issued|request|own)/i.test(detail);
 }
 
 async function validateAuthorizations(ca: CaClient, order: AcmeOrder, request: ObtainRequest): Promise<void> {

@@ -2,7 +2,8 @@ import type { Store } from '../store/store.js';
 import { certificateKey, certificatePrefix, decodeRecord } from './certificate-record.js';
 import type { CertificateRecord } from './certificate-record.js';
 import { UsageError } from './errors.js';
-import { daysLeft, isDue } from './renewal-window.js';
+import { recordDecision } from './renewal-decision.js';
+import { daysLeft } from './renewal-window.js';
 
 export type CertificateStatus = 'valid' | 'due' | 'expired' | 'revoked';
 
@@ -39,9 +40,9 @@ export async function readCertificate(store: Store, name: string): Promise<Certi
 }
 
 export function summarize(record: CertificateRecord, now: Date): CertificateSummary {
-  const notBefore = new Date(record.current.notBefore);
   const notAfter = new Date(record.current.notAfter);
-  const status: CertificateStatus = record.current.revoked ? 'revoked' : now >= notAfter ? 'expired' : isDue({ notBefore, notAfter, now }) ? 'due' : 'valid';
+  // The stored ARI window counts (no request: list and show work offline).
+  const status: CertificateStatus = record.current.revoked ? 'revoked' : now >= notAfter ? 'expired' : recordDecision(record, now).due ? 'due' : 'valid';
   return {
     name: record.name,
     domains: record.identifiers.map((i) => i.value),

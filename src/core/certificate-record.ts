@@ -74,6 +74,26 @@ export interface CertificateRecord {
   updatedAt: string;
   /** The CA refused an order with a Retry-After: not asked again before then (rate-limit-memory.ts). */
   rateLimited?: RateLimitMemory;
+  /**
+   * What the issuing CA last said about renewing the current version (ARI, RFC 9773); absent until asked, or
+   * when the CA offers none. Only meaningful while `serial` is the current version's.
+   */
+  renewalInfo?: StoredRenewalInfo;
+}
+
+/** The CA's suggested renewal window for one certificate, as stored (times as ISO strings). */
+export interface StoredRenewalInfo {
+  /** The version it is about (upper-case hex, as CertificateVersion.serial). */
+  serial: string;
+  windowStart: string;
+  windowEnd: string;
+  /** A random moment inside the window, chosen once per window: the renewal time. */
+  renewAt: string;
+  /** Visible-safe; null when the CA gave none. */
+  explanationURL: string | null;
+  fetchedAt: string;
+  /** Not asked again before this (the CA's Retry-After, bounded). */
+  retryAfter: string;
 }
 
 export const HISTORY_LIMIT = 10;

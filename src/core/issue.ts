@@ -1,4 +1,5 @@
 import type { CaClient, ExternalAccountBinding } from '../acme/client.js';
+import { certId } from '../acme/ari.js';
 import { generatePrivateKey } from '../acme/keys.js';
 import { obtainCertificate } from '../acme/obtain-certificate.js';
 import type { Http01Solver } from '../challenge/solver.js';
@@ -9,14 +10,14 @@ import type { Entry, Store } from '../store/store.js';
 import { usableAccount } from './account-lifecycle.js';
 import { findAccountEntry, registerAccount } from './accounts.js';
 import { certificateKey, decodeRecord, encodeRecord, exportDirectoryOf, HISTORY_LIMIT, readCertificateFacts, splitChain } from './certificate-record.js';
-import type { CertificateRecord, CertificateVersion, RenewalSettings } from './certificate-record.js';
+import type { CertificateRecord, CertificateVersion, RenewalSettings, StoredRenewalInfo } from './certificate-record.js';
 import { AbortedError, abortedError, OperationError } from './errors.js';
 import type { ProgressListener } from './events.js';
 import { exportVersion } from './export-version.js';
 import { sameIdentifiers } from './identifiers.js';
 import type { Identifier } from './identifiers.js';
 import { forgetRefusals, orderSubject, refuseWhileHeldBack, rememberRefusal } from './rate-limit-memory.js';
-import { isDue, renewalTime } from './renewal-window.js';
+import { recordDecision } from './renewal-decision.js';
 
 /** Opens a CA directory with an account key (and, when known, the account URL). */
 export type CaConnector = (directoryUrl: string, accountKeyPem: string, options: CaConnectorOptions) => Promise<CaClient>;
@@ -49,6 +50,8 @@ export interface IssueRequest {
    * would make: `--force` on three nodes at once renews once, not three times.
    */
   startedAt?: Date;
+  /** ARI info fetched this run (renewal-info.ts), when it could not be stored; else the stored one counts. */
+  renewalInfo?: StoredRenewalInfo;
 }
 
 export interface IssueDependencies {
@@ -71,7 +74,7 @@ export interface IssueDependencies {
 
 export type IssueResult =
   /** `warnings` are for the user (e.g. the preferred chain was not offered); the certificate is stored. */
-  | { outcome: 'issued'; record: CertificateRecord; paths: ExportedPaths | null; warnings: string[] }
+  | { outcome: 'issued'; record: CertificateRecord; paths: ExportedPaths | null; warnings: string[]; reason: string }
   /** Not due. `filesUpdated` when this host's files were missing or older than the store's version. */
   | { outcome: 'unchanged'; record: CertificateRecord; renewalTime: Date; paths: ExportedPaths; filesUpdated: boolean }
   /** Another process stored a new version while this one waited for the lock; `filesUpdated` when this host's files were behind. */
@@ -95,7 +98,8 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   const now = deps.now ?? (() => new Date());
   const key = certificateKey(request.name);
   const before = await readRecord(deps.store, key);
-  if (before && !request.force && !orderNeeded(before.record, request, now())) return unchanged(before.record, request, deps);
+  if (before && !request.force && !orderNeeded(before.record, request, now())) return unchanged(before.record, request, deps, now());
+  const reason = !before ? 'new certificate' : request.force ? (request.dryRun ? 'dry run' : 'forced (--force)') : dueReason(before.record, request, now());
   // Before the random delay and the lock: a certificate the CA's rate limit holds back costs no wait and no request.
   await refuseWhileHeldBack(deps.store, orderSubject(request), before?.record ?? null, now());
 
@@ -106,7 +110,8 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   }
   try {
     const current = await readRecord(deps.store, key);
-    // Another certificate, not merely another revision: a record rewritten to remember a rate limit is no renewal.
+    // Another certificate, not merely another revision: a record rewritten to remember a rate limit or to store
+    // the CA's renewal window (renewal-info.ts) is no renewal.
     const storedMeanwhile = current && (current.record.current.serial !== before?.record.current.serial || (request.startedAt !== undefined && new Date(current.record.current.issuedAt) >= request.startedAt));
     if (current && storedMeanwhile && sameIdentifiers(current.record.identifiers, request.identifiers)) {
       // Someone stored a version between our first read and the lock: it is the renewal we were about to make.
@@ -121,7 +126,7 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
     const orderStartedAt = now();
     let obtained: Obtained;
     try {
-      obtained = await obtain(request, deps, lease.signal, storedCaBundle(request, current?.record ?? null));
+      obtained = await obtain(request, deps, lease.signal, storedCaBundle(request, current?.record ?? null), current?.record ?? null);
     } catch (error) {
       throw await rememberRefusal(deps.store, orderSubject(request), current, lease.signal, error, now());
     }
@@ -136,11 +141,11 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
     await forgetRefusals(deps.store, orderSubject(request), { firstIssue: current === null, orderStartedAt });
     deps.progress({ step: 'store', phase: 'done', id: request.name, message: `stored as version ${record.current.version}${request.dryRun ? ' (dry run: forgotten afterwards)' : ''}` });
     const { warnings } = obtained;
-    if (request.dryRun) return { outcome: 'issued', record, paths: null, warnings };
+    if (request.dryRun) return { outcome: 'issued', record, paths: null, warnings, reason };
     deps.progress({ step: 'export', phase: 'start', id: request.name, message: 'writing the files' });
     const paths = await deployCurrent(record, deps);
     deps.progress({ step: 'export', phase: 'done', id: request.name, message: `files written to ${paths.dir}` });
-    return { outcome: 'issued', record, paths, warnings };
+    return { outcome: 'issued', record, paths, warnings, reason };
   } finally {
     await lease.release();
   }
@@ -158,15 +163,23 @@ async function readRecord(store: Store, key: string): Promise<ReadRecord | null>
 
 /** An order is needed when the names changed, the certificate was revoked or expired, or it is due. */
 export function orderNeeded(record: CertificateRecord, request: IssueRequest, now: Date): boolean {
-  if (!sameIdentifiers(record.identifiers, request.identifiers) || record.current.revoked) return true;
-  const notBefore = new Date(record.current.notBefore);
-  const notAfter = new Date(record.current.notAfter);
-  return now >= notAfter || isDue({ notBefore, notAfter, now, ...(request.days === undefined ? {} : { days: request.days }) });
+  if (!sameIdentifiers(record.identifiers, request.identifiers)) return true;
+  return decisionFor(record, request, now).due;
 }
 
-async function unchanged(record: CertificateRecord, request: IssueRequest, deps: IssueDependencies): Promise<IssueResult> {
-  const window = { notBefore: new Date(record.current.notBefore), notAfter: new Date(record.current.notAfter) };
-  const due = renewalTime({ ...window, ...(request.days === undefined ? {} : { days: request.days }) });
+/** Why an order is needed ("due: revoked", "due: inside the CA's renewal window (ARI)", ...). */
+export function dueReason(record: CertificateRecord, request: IssueRequest, now: Date): string {
+  if (!sameIdentifiers(record.identifiers, request.identifiers)) return 'the names changed';
+  return decisionFor(record, request, now).reason;
+}
+
+function decisionFor(record: CertificateRecord, request: IssueRequest, now: Date) {
+  const renewalInfo = request.renewalInfo ?? record.renewalInfo;
+  return recordDecision(renewalInfo ? { ...record, renewalInfo } : record, now, request.days);
+}
+
+async function unchanged(record: CertificateRecord, request: IssueRequest, deps: IssueDependencies, now: Date): Promise<IssueResult> {
+  const due = decisionFor(record, request, now).renewalTime;
   if (request.dryRun) return { outcome: 'unchanged', record, renewalTime: due, paths: exportedPaths(exportDirectoryOf(record.settings, deps.defaultExportDir), record.name), filesUpdated: false };
   return { outcome: 'unchanged', record, renewalTime: due, ...(await syncFiles(record, deps)) };
 }
@@ -205,6 +218,19 @@ function storedCaBundle(request: IssueRequest, previous: CertificateRecord | nul
   return previous && previous.settings.server === request.settings.server ? previous.settings.caBundlePem : null;
 }
 
+/**
+ * On a renewal at the CA that issued the current version, when the CA offers ARI: the CertID of that version,
+ * for the order's `replaces` (RFC 9773 §5). Not on a dry run (the staging CA did not issue it).
+ */
+function replacedCertId(previous: CertificateRecord | null, request: IssueRequest, ca: CaClient): string | null {
+  if (!previous || !ca.directory.renewalInfo || previous.settings.server !== (request.orderFrom ?? request.settings.server)) return null;
+  try {
+    return certId(previous.current.certPem);
+  } catch {
+    return null; // a certificate without an Authority Key Identifier: order without `replaces`
+  }
+}
+
 interface Obtained {
   keyPem: string;
   chainPem: string;
@@ -213,7 +239,7 @@ interface Obtained {
   warnings: string[];
 }
 
-async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSignal: AbortSignal, caBundlePem: string | null): Promise<Obtained> {
+async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSignal: AbortSignal, caBundlePem: string | null, previous: CertificateRecord | null): Promise<Obtained> {
   const signal = deps.signal ? AbortSignal.any([deps.signal, leaseSignal]) : leaseSignal;
   const deadline = Date.now() + deps.orderTimeoutMs;
   // A port that is taken fails now, before an order is spent on it.
@@ -230,6 +256,7 @@ async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSigna
     signal,
     progress: deps.progress,
     preferredChain: request.settings.preferredChain,
+    replaces: replacedCertId(previous, request, ca),
   });
   return { keyPem, chainPem, caBundlePem: usedBundlePem, warnings };
 }

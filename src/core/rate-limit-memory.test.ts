@@ -203,7 +203,7 @@ describe('issueCertificate with the rate-limit memory', () => {
 
   function dependencies(store: Store, newOrder: () => Promise<never>) {
     const seen = { connects: 0, newOrders: 0, waits: 0 };
-    const ca = { newOrder: async () => (seen.newOrders++, newOrder()) } as unknown as CaClient;
+    const ca = { directory: {}, newOrder: async () => (seen.newOrders++, newOrder()) } as unknown as CaClient;
     return {
       seen,
       deps: {

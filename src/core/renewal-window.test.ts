@@ -28,9 +28,6 @@ describe('renewal window', () => {
     expect(isDue({ ...cert, now: at(10), days: 85 })).toBe(true);
     expect(isDue({ ...cert, now: at(70), days: 10 })).toBe(false);
   });
-  it('prefers a suggested window over the default share', () => {
-    expect(renewalTime({ notBefore: start, notAfter: at(90), suggestedWindow: { start: at(50), end: at(52) } })).toEqual(at(50));
-  });
   it('counts whole days left', () => {
     expect(daysLeft(at(90), at(0.5))).toBe(89);
     expect(daysLeft(at(1), at(2))).toBe(-1);

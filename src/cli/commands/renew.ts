@@ -5,12 +5,17 @@ import { readAllCertificates, readCertificate } from '../../core/certificate-lis
 import { checkCertificateName } from '../../core/certificate-record.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { OperationError, UsageError } from '../../core/errors.js';
-import { orderNeeded } from '../../core/issue.js';
+import { fetchRenewalInfo } from '../../acme/ari.js';
+import { CaClient } from '../../acme/client.js';
+import { dueReason, orderNeeded } from '../../core/issue.js';
 import type { IssueRequest } from '../../core/issue.js';
 import { findHold, HeldBackError, orderSubject, shownTime } from '../../core/rate-limit-memory.js';
 import type { Hold } from '../../core/rate-limit-memory.js';
 import type { RunSummary } from '../../core/renewal-run.js';
+import { refreshRenewalInfo } from '../../core/renewal-info.js';
+import type { RenewalInfoNote } from '../../core/renewal-info.js';
 import type { Store } from '../../store/store.js';
+import type { Context } from '../context.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 import type { Reporter } from '../reporter.js';
@@ -53,13 +58,26 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   const store = await openRunStore(ctx, dryRun === true);
   try {
     // Named certificates must all exist before anything starts (exit 2 for a typo).
-    const records = names.length > 0 ? await Promise.all(names.map((name) => readCertificate(store, name))) : await readAllCertificates(store);
+    const stored = names.length > 0 ? await Promise.all(names.map((name) => readCertificate(store, name))) : await readAllCertificates(store);
     if (dryRun) reporter.info(`dry run: ordering from the CAs' staging directories where they have one; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
-    const requests = records.map((record) => renewalRequest(record, { force: force === true, days, dryRun: dryRun === true, startedAt, caBundlePem }));
-    const anyOrder = await anyOrderAhead(store, records, requests, startedAt);
+    // The CA's renewal window decides unless --days, --force or a dry run makes it moot.
+    const ari = force || dryRun || days !== undefined ? { records: stored, notes: [] } : await renewalWindows(ctx, store, stored, caBundlePem);
+    const records = ari.records;
+    const unstored = new Map(ari.notes.flatMap((n) => (n.outcome === 'fetched' && !n.stored ? [[n.name, n.info] as const] : [])));
+    const requests = records.map((record) => {
+      const request = renewalRequest(record, { force: force === true, days, dryRun: dryRun === true, startedAt, caBundlePem });
+      const info = unstored.get(record.name);
+      return info ? { ...request, renewalInfo: info } : request;
+    });
+    // Due (or forced), and not held back by a CA's rate limit.
+    const ahead = await ordersAhead(store, records, requests, startedAt);
+    const anyOrder = ahead.some(Boolean);
     const sleepMs = anyOrder && wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true, dryRun: dryRun === true }) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
     // The first line of the run: a silent wait of minutes looks like a hang to whoever watches the log.
     if (sleepMs > 0) reporter.info(`waiting ${Math.round(sleepMs / 1000)} s before contacting the CA, so that servers renewing from cron do not all arrive at once (--no-random-sleep skips the wait)`);
+    reportRenewalInfo(reporter, ari.notes);
+    // Why each one will be renewed, before the order's progress lines.
+    if (!force && !dryRun) requests.forEach((request, index) => ahead[index] && reporter.info(`${request.name}: ${dueReason(records[index]!, request, startedAt)}`));
     const summary = await executeRun(ctx, store, requests, {
       concurrency: ctx.settings.concurrency,
       hooks: { pre: ctx.settings.preHook, post: ctx.settings.postHook, deploy: ctx.settings.deployHook },
@@ -72,6 +90,33 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     await store.close();
   }
 };
+
+/** ARI for each certificate, from the CA that issued it (renewal-info.ts). */
+function renewalWindows(ctx: Context, store: Store, records: CertificateRecord[], caBundlePem: string | null) {
+  const requestTimeoutMs = ctx.settings.requestTimeout * 1000;
+  return refreshRenewalInfo(records, { caBundlePem }, {
+    store,
+    readDirectory: (directoryUrl, bundle) => CaClient.readDirectory({ directoryUrl, requestTimeoutMs, ...(bundle ? { caBundlePem: bundle } : {}) }),
+    fetch: (renewalInfoUrl, certificatePem, bundle) => fetchRenewalInfo({ renewalInfoUrl, certificatePem, caBundlePem: bundle, requestTimeoutMs }),
+    now: () => new Date(),
+    concurrency: ctx.settings.concurrency,
+  });
+}
+
+function reportRenewalInfo(reporter: Reporter, notes: RenewalInfoNote[]): void {
+  for (const note of notes) {
+    if (note.outcome === 'failed') {
+      const why = note.error instanceof Error ? note.error.message : String(note.error);
+      reporter.warn(`${note.name}: could not get the renewal window (ARI) from the CA (${why}); using the lifetime rule`);
+    } else if (note.outcome === 'no-ari') {
+      reporter.debug(`${note.name}: ${note.server} offers no renewal information (ARI); using the lifetime rule`);
+    } else {
+      const { info } = note;
+      const how = note.outcome === 'fresh' ? `stored, asking again after ${info.retryAfter}` : `asked the CA${note.stored ? '' : ' (not stored: another process was working on it)'}`;
+      reporter.debug(`${note.name}: renewal window (ARI) ${info.windowStart} to ${info.windowEnd}, renewing at ${info.renewAt} (${how})`);
+    }
+  }
+}
 
 export interface RenewalRequestOptions {
   force: boolean;
@@ -100,15 +145,15 @@ export function renewalRequest(record: CertificateRecord, options: RenewalReques
 }
 
 /**
- * Whether any certificate will be ordered (and so whether to wait first): one forced, or due and not held back
- * by a CA's rate limit. A run whose only due certificates are held back contacts no CA and does not wait.
+ * Which certificates will be ordered (and so whether to wait first): those forced, or due and not held back by
+ * a CA's rate limit. A run whose only due certificates are held back contacts no CA and does not wait.
  */
-async function anyOrderAhead(store: Store, records: CertificateRecord[], requests: IssueRequest[], now: Date): Promise<boolean> {
+async function ordersAhead(store: Store, records: CertificateRecord[], requests: IssueRequest[], now: Date): Promise<boolean[]> {
+  const ahead: boolean[] = [];
   for (const [index, request] of requests.entries()) {
-    if (request.force) return true;
-    if (orderNeeded(records[index]!, request, now) && !(await findHold(store, orderSubject(request), records[index]!, now))) return true;
+    ahead.push(request.force || (orderNeeded(records[index]!, request, now) && !(await findHold(store, orderSubject(request), records[index]!, now))));
   }
-  return false;
+  return ahead;
 }
 
 function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): number {
@@ -128,7 +173,7 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): numbe
       dryRun,
       renewed: renewed.map((i) => ({
         name: i.name,
-        ...(i.outcome === 'issued' ? { serial: i.record.current.serial, notAfter: i.record.current.notAfter, ...(i.warnings.length > 0 ? { warnings: i.warnings } : {}) } : {}),
+        ...(i.outcome === 'issued' ? { serial: i.record.current.serial, notAfter: i.record.current.notAfter, reason: i.reason, ...(i.warnings.length > 0 ? { warnings: i.warnings } : {}) } : {}),
       })),
       notDue: notDue.map((i) => ({ name: i.name, outcome: i.outcome, ...(i.outcome === 'unchanged' ? { renewalTime: i.renewalTime.toISOString() } : {}) })),
       heldBack: heldBack.map(({ name, hold }) => ({ name, until: hold.until, scope: hold.scope, detail: hold.detail })),
@@ -136,7 +181,7 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): numbe
       hooks: summary.hooks,
     },
     () => [
-      ...renewed.map((i) => (i.outcome === 'issued' ? `renewed ${i.name}: serial ${i.record.current.serial}, valid until ${i.record.current.notAfter.slice(0, 10)}${dryRun ? ' (dry run)' : ''}` : '')),
+      ...renewed.map((i) => (i.outcome === 'issued' ? `renewed ${i.name}: serial ${i.record.current.serial}, valid until ${i.record.current.notAfter.slice(0, 10)}${dryRun ? ' (dry run)' : ` (${i.reason})`}` : '')),
       ...notDue.map((i) =>
         i.outcome === 'unchanged' ? `not due ${i.name}: renewal after ${i.renewalTime.toISOString().slice(0, 10)}` : `not due ${i.name}: just renewed by another acmectl process`,
       ),

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { chainTopIssuer, checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
 import { UsageError } from '../../core/errors.js';
 import { rateLimitOf, shownTime } from '../../core/rate-limit-memory.js';
+import { recordDecision } from '../../core/renewal-decision.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 
@@ -26,7 +27,11 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
   } finally {
     await store.close();
   }
-  const summary = summarize(record, new Date());
+  const now = new Date();
+  const summary = summarize(record, now);
+  const decision = recordDecision(record, now);
+  // Stored ARI info is about one version; after a renewal it waits for the next `renew` to ask again.
+  const ari = record.renewalInfo?.serial === record.current.serial ? record.renewalInfo : null;
   const { current, settings } = record;
   const files = exportedPaths(exportDirectoryOf(settings, resolve(ctx.exportDir)), record.name);
   const topIssuer = chainTopIssuer(current);
@@ -46,6 +51,10 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       settings,
       files: { cert: files.cert, chain: files.chain, fullchain: files.fullchain, privkey: files.privkey },
       versions,
+      renewal: { due: decision.due, rule: decision.rule, at: decision.renewalTime.toISOString(), reason: decision.reason },
+      renewalInfo: ari
+        ? { windowStart: ari.windowStart, windowEnd: ari.windowEnd, renewAt: ari.renewAt, explanationURL: ari.explanationURL, fetchedAt: ari.fetchedAt, askAgainAfter: ari.retryAfter }
+        : null,
       ...(rateLimit ? { rateLimit } : {}),
     },
     () => [
@@ -57,6 +66,14 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       `chain:       ${describeChain(topIssuer, settings.preferredChain)}`,
       `key type:    ${settings.keyType}`,
       `valid:       ${current.notBefore} to ${current.notAfter}`,
+      `renewal:     ${decision.renewalTime.toISOString()} (${decision.reason})`,
+      ...(ari
+        ? [
+            `ARI window:  ${ari.windowStart} to ${ari.windowEnd}, renewing at ${ari.renewAt}`,
+            ...(ari.explanationURL ? [`ARI why:     ${ari.explanationURL}`] : []),
+            `ARI asked:   ${ari.fetchedAt}, again after ${ari.retryAfter}`,
+          ]
+        : []),
       `CA:          ${settings.server}`,
       ...(settings.profile ? [`profile:     ${settings.profile}`] : []),
       ...(settings.caBundlePem ? [`CA bundle:   ${describeCaBundle(settings.caBundlePem)} (stored with the certificate)`] : []),
