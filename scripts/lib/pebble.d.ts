@@ -66,7 +66,7 @@ export declare function ensurePebbleAri(options?: { installDir?: string; log?: L
 /** The download itself; only for scripts/fetch-pebble.js, which runs it while flock(1) holds the lock. */
 export declare function fetchPebbleAriHoldingLock(installDir: string, log?: LogFn): Promise<{ fetched: boolean; packageVersion: string }>;
 
-/** A TCP port that was free on `host` (default 127.0.0.1) a moment ago. */
+/** A TCP port that was free on `host` (default 127.0.0.1) a moment ago, below the ephemeral range (20000-32767). */
 export declare function freePort(host?: string): Promise<number>;
 
 /** A port that was free for both UDP and TCP on `host` (default 127.0.0.1) a moment ago. */

@@ -440,16 +440,24 @@ async function downloadAndUnpackPebble(work, log) {
  * @param {string} [host]
  * @returns {Promise<number>}
  */
-export function freePort(host = '127.0.0.1') {
-  return new Promise((resolve, reject) => {
+export async function freePort(host = '127.0.0.1') {
+  // Below the kernel's ephemeral range (32768-60999 on Linux): a port the OS hands out for port 0 can be taken
+  // a moment later as the local end of some outgoing connection, and then nothing can listen on it (seen here
+  // as a rare EADDRINUSE). Ports from 20000 to 32767 are never used that way; a random one is checked first.
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    if (await canListen(host, port)) return port;
+  }
+  throw new Error(`could not find a free port on ${host} between 20000 and 32767`);
+}
+
+/** True when a TCP listener could be opened on host:port just now (and was closed again). */
+function canListen(host, port) {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not read the port the OS assigned'))));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
   });
 }
 
@@ -459,21 +467,22 @@ export function freePort(host = '127.0.0.1') {
  * @returns {Promise<number>}
  */
 export async function freeDnsPort(host = '127.0.0.1') {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
+  // Below the ephemeral range, for the reason given at freePort.
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = 20000 + Math.floor(Math.random() * 12768);
     const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-    const udpPort = await new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, host, () => resolve(socket.address().port));
+    const udpFree = await new Promise((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, host, () => resolve(true));
     });
     try {
-      const tcpFree = await new Promise((resolve) => {
-        const server = net.createServer();
-        server.once('error', () => resolve(false));
-        server.listen({ host, port: udpPort, exclusive: true }, () => server.close(() => resolve(true)));
-      });
-      if (tcpFree) return /** @type {number} */ (udpPort);
+      if (udpFree && (await canListen(host, port))) return port;
     } finally {
-      socket.close();
+      try {
+        socket.close();
+      } catch {
+        // never bound: nothing to close
+      }
     }
   }
   throw new Error(`could not find a port free for both UDP and TCP on ${host}`);

@@ -35,6 +35,24 @@ describe('acmectl ca', () => {
   });
 });
 
+describe('a short-lived certificate at a CA without ARI', () => {
+  let sixDays: PebbleHandle;
+  beforeAll(async () => {
+    sixDays = await startPebble({ config: { certificateValidityPeriod: 6 * 86_400 } });
+  });
+  afterAll(async () => sixDays?.stop());
+
+  it('is due when half of its lifetime is left (the fallback rule for 10 days or less)', async () => {
+    const home = tempDir('ca');
+    const issued = await runCli(['issue', 'six-days.example.test', ...pebbleArgs(sixDays), '--http-port', String(sixDays.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos'], { home });
+    expect(issued.code, issued.stderr).toBe(0);
+    const shown = JSON.parse((await runCli(['show', 'six-days.example.test', '--json'], { home })).stdout) as { notBefore: string; notAfter: string; renewal: { rule: string; at: string; due: boolean } };
+    expect(shown.renewal).toMatchObject({ rule: 'lifetime', due: false });
+    const half = (Date.parse(shown.notBefore) + Date.parse(shown.notAfter)) / 2;
+    expect(Math.abs(Date.parse(shown.renewal.at) - half)).toBeLessThanOrEqual(1000);
+  });
+});
+
 describe('issue --profile', () => {
   it('is refused before any order when the CA offers no profiles (exit 2)', async () => {
     const home = tempDir('ca');
@@ -98,5 +116,30 @@ describe('profiles at a CA that offers them', () => {
     expect(result.stderr).toContain(`error: the CA at ${ari.directoryUrl} offers no profile "longlived"`);
     expect(result.stderr).toMatch(/hint: it offers: .*shortlived \(acmectl tests: 160-hour certificates\)/);
     expect(JSON.parse((await runCli(['account', 'list', '--json'], { home })).stdout)).toEqual({ ok: true, accounts: [] });
+  });
+
+  it('a 6-day certificate gets a renewal moment from the CA (ARI) inside its lifetime, well before it expires', async () => {
+    const home = tempDir('ca');
+    const args = ['--http-port', String(ari.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos'];
+    expect((await runCli(['issue', 'six-days.example.test', ...pebbleArgs(ari), ...args, '--profile', 'shortlived'], { home })).code).toBe(0);
+    // The first renew run asks the CA for the window (not due yet) and stores it.
+    const first = await runCli(['renew', '--no-random-sleep'], { home });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^not due six-days\.example\.test/m);
+    const shown = JSON.parse((await runCli(['show', 'six-days.example.test', '--json'], { home })).stdout) as {
+      notBefore: string;
+      notAfter: string;
+      renewal: { rule: string; at: string; due: boolean };
+      renewalInfo: { windowStart: string; windowEnd: string; renewAt: string } | null;
+    };
+    expect(shown.renewal).toMatchObject({ rule: 'ari', due: false });
+    const [notBefore, notAfter] = [Date.parse(shown.notBefore), Date.parse(shown.notAfter)];
+    const { windowStart, windowEnd, renewAt } = shown.renewalInfo!;
+    expect(Date.parse(windowStart)).toBeGreaterThan(notBefore);
+    expect(Date.parse(windowEnd)).toBeLessThan(notAfter);
+    expect(Date.parse(renewAt)).toBeGreaterThanOrEqual(Date.parse(windowStart));
+    expect(Date.parse(renewAt)).toBeLessThanOrEqual(Date.parse(windowEnd));
+    expect(shown.renewal.at).toBe(renewAt);
+    expect(Date.parse(renewAt) - notBefore).toBeLessThan((notAfter - notBefore) * 0.9);
   });
 });

@@ -12,7 +12,7 @@ const issueArgs = (pebble: PebbleHandle, names: string[]) => ['issue', ...names,
 describe('a CA that rejects half of the nonces', () => {
   let pebble: PebbleHandle;
   beforeAll(async () => {
-    pebble = await startPebble({ env: { PEBBLE_WFE_NONCEREJECT: '50' } });
+    pebble = await startPebble({ version: 'ari', env: { PEBBLE_WFE_NONCEREJECT: '50' } });
   });
   afterAll(async () => pebble?.stop());
 
@@ -28,7 +28,7 @@ describe('a CA that rejects half of the nonces', () => {
 describe('a CA that reuses valid authorizations', () => {
   let pebble: PebbleHandle;
   beforeAll(async () => {
-    pebble = await startPebble({ env: { PEBBLE_AUTHZREUSE: '100' } });
+    pebble = await startPebble({ version: 'ari', env: { PEBBLE_AUTHZREUSE: '100' } });
   });
   afterAll(async () => pebble?.stop());
 
