@@ -152,6 +152,24 @@ describe('obtainCertificate', () => {
     expect(solver.live.size).toBe(0);
   });
 
+  it('takes an order the CA created valid already (its authorizations reused): no challenge, no finalize, the certificate downloaded', async () => {
+    const ca = scriptedCa({ 'a.example.com': 'valid' }) as unknown as Record<string, unknown>;
+    const calls: string[] = [];
+    const valid = { url: 'https://ca.test/order/1', status: 'valid', identifiers: [{ type: 'dns', value: 'a.example.com' }], authorizations: ['https://ca.test/authz/a.example.com'], finalize: 'https://ca.test/order/1/finalize', certificate: 'https://ca.test/cert/1' };
+    ca.newOrder = async () => valid;
+    ca.getOrder = async () => ({ value: valid });
+    ca.getAuthorization = async () => ({ value: { url: 'https://ca.test/authz/a.example.com', status: 'valid', identifier: { type: 'dns', value: 'a.example.com' }, challenges: [] } });
+    ca.finalize = async () => {
+      calls.push('finalize');
+      throw new Error('finalize must not be called for a valid order');
+    };
+    const solver = recordingSolver();
+    const { promise } = await run(ca as unknown as CaClient, solver, ['a.example.com']);
+    expect((await promise).chainPem).toBe(chains.default);
+    expect(calls).toEqual([]);
+    expect(solver.presented).toEqual([]);
+  });
+
   it('reports each failing identifier when several fail', async () => {
     const solver = recordingSolver();
     const ca = scriptedCa({

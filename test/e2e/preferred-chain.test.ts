@@ -33,8 +33,8 @@ function cli(pebble: PebbleHandle, home: string) {
 }
 
 describe('--preferred-chain against Pebble offering three roots, each chain with three intermediates', () => {
-  // PEBBLE_CHAIN_LENGTH counts intermediates in Pebble 2.4: leaf + 3 intermediates under each root.
-  const pebble = withPebble({ env: { PEBBLE_ALTERNATE_ROOTS: '2', PEBBLE_CHAIN_LENGTH: '3' } });
+  // Pebble 2.10 (as 2.4) counts intermediates in PEBBLE_CHAIN_LENGTH: leaf + 3 intermediates under each root.
+  const pebble = withPebble({ version: 'ari', env: { PEBBLE_ALTERNATE_ROOTS: '2', PEBBLE_CHAIN_LENGTH: '3' } });
   const home = tempDir('chain');
 
   it('stores the chain to the root named, which openssl verifies against that root only; renew keeps the preference', async () => {
@@ -112,7 +112,7 @@ describe('--preferred-chain against Pebble offering three roots, each chain with
 });
 
 describe('a chain with two intermediates', () => {
-  const pebble = withPebble({ env: { PEBBLE_CHAIN_LENGTH: '2' } });
+  const pebble = withPebble({ version: 'ari', env: { PEBBLE_CHAIN_LENGTH: '2' } });
   const home = tempDir('chain2');
 
   it('issues, and openssl verifies leaf, two intermediates and the root', async () => {
