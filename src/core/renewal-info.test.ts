@@ -6,7 +6,7 @@ import { certificateKey, decodeRecord, encodeRecord } from './certificate-record
 import type { CertificateRecord, StoredRenewalInfo } from './certificate-record.js';
 import { summarize } from './certificate-list.js';
 import { OperationError } from './errors.js';
-import { refreshRenewalInfo } from './renewal-info.js';
+import { refreshRenewalInfo, renewalInfoStale, renewalInfoWanted } from './renewal-info.js';
 import type { RenewalInfoDependencies } from './renewal-info.js';
 
 const HOUR = 3600_000;
@@ -173,5 +173,42 @@ describe('list status with stored renewal information', () => {
     expect(summarize(record('a.example'), now).status).toBe('valid');
     expect(summarize(record('a.example', { renewalInfo: info }), now).status).toBe('due');
     expect(summarize(record('a.example', { renewalInfo: { ...info, serial: 'OLD' } }), now).status).toBe('valid');
+  });
+});
+
+describe('when a run asks the CA again (and so waits randomly first, from cron)', () => {
+  const stored = (serial: string, retryAfter: Date): StoredRenewalInfo => ({
+    serial,
+    windowStart: now.toISOString(),
+    windowEnd: new Date(now.getTime() + DAY).toISOString(),
+    renewAt: now.toISOString(),
+    explanationURL: null,
+    fetchedAt: new Date(now.getTime() - 7 * HOUR).toISOString(),
+    retryAfter: retryAfter.toISOString(),
+  });
+
+  it('asks when nothing is stored, or the stored answer is past its Retry-After; waits only in the second case', () => {
+    const never = record('never.example');
+    expect(renewalInfoWanted(never, now)).toBe(true);
+    expect(renewalInfoStale(never, now)).toBe(false);
+
+    const stale = record('stale.example', { renewalInfo: stored('AB', new Date(now.getTime() - HOUR)) });
+    expect(renewalInfoWanted(stale, now)).toBe(true);
+    expect(renewalInfoStale(stale, now)).toBe(true);
+
+    const fresh = record('fresh.example', { renewalInfo: stored('AB', new Date(now.getTime() + HOUR)) });
+    expect(renewalInfoWanted(fresh, now)).toBe(false);
+    expect(renewalInfoStale(fresh, now)).toBe(false);
+  });
+
+  it('does not ask about a revoked or expired certificate, nor count an answer about an earlier version', () => {
+    const revoked = record('revoked.example', { renewalInfo: stored('AB', new Date(now.getTime() - HOUR)) });
+    revoked.current = { ...revoked.current, revoked: { at: now.toISOString(), reason: 'keyCompromise' } };
+    expect(renewalInfoWanted(revoked, now)).toBe(false);
+    expect(renewalInfoStale(revoked, now)).toBe(false);
+
+    const renewed = record('renewed.example', { renewalInfo: stored('OLD', new Date(now.getTime() + HOUR)) });
+    expect(renewalInfoWanted(renewed, now)).toBe(true);
+    expect(renewalInfoStale(renewed, now)).toBe(false);
   });
 });

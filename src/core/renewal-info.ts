@@ -41,6 +41,30 @@ export interface RefreshOptions {
 
 const ARI_LOCK_TTL_MS = 30_000;
 
+/** The stored ARI info about the current version, if any (an answer about an earlier version is moot). */
+function storedRenewalInfo(record: CertificateRecord): StoredRenewalInfo | undefined {
+  return record.renewalInfo?.serial === record.current.serial ? record.renewalInfo : undefined;
+}
+
+/**
+ * True when a window is stored for the current version (so its CA offers ARI) and its Retry-After has passed:
+ * a run will ask that CA again. The requests of a fleet's cron runs are worth spreading with the random wait.
+ */
+export function renewalInfoStale(record: CertificateRecord, now: Date): boolean {
+  const stored = storedRenewalInfo(record);
+  return stored !== undefined && renewalInfoWanted(record, now);
+}
+
+/**
+ * True when a run would ask the CA about this certificate's window: it is neither revoked nor expired (due
+ * whatever the CA says) and nothing is stored for its current version, or the stored Retry-After has passed.
+ */
+export function renewalInfoWanted(record: CertificateRecord, now: Date): boolean {
+  if (record.current.revoked || now >= new Date(record.current.notAfter)) return false;
+  const stored = storedRenewalInfo(record);
+  return !stored || now >= new Date(stored.retryAfter);
+}
+
 /**
  * Brings the stored ARI info of `records` up to date where needed; returns the records with the info to decide
  * on (stored or not) and a note per certificate that was looked at.
@@ -62,10 +86,11 @@ export async function refreshRenewalInfo(
 
   const results = await mapWithConcurrency(records, deps.concurrency, async (record): Promise<{ record: CertificateRecord; note: RenewalInfoNote | null }> => {
     const now = deps.now();
-    // Revoked or expired: due whatever the CA says; nothing to ask.
-    if (record.current.revoked || now >= new Date(record.current.notAfter)) return { record, note: null };
-    const stored = record.renewalInfo?.serial === record.current.serial ? record.renewalInfo : undefined;
-    if (stored && now < new Date(stored.retryAfter)) return { record, note: { name: record.name, outcome: 'fresh', info: stored } };
+    if (!renewalInfoWanted(record, now)) {
+      // Revoked or expired: due whatever the CA says (no note); otherwise the stored answer is still good.
+      const stored = record.current.revoked || now >= new Date(record.current.notAfter) ? undefined : storedRenewalInfo(record);
+      return { record, note: stored ? { name: record.name, outcome: 'fresh', info: stored } : null };
+    }
     const caBundlePem = options.caBundlePem ?? record.settings.caBundlePem;
     try {
       const directory = await directoryOf(record.settings.server, caBundlePem);
@@ -78,7 +103,7 @@ export async function refreshRenewalInfo(
         serial: record.current.serial,
         windowStart: answer.start.toISOString(),
         windowEnd: answer.end.toISOString(),
-        renewAt: chooseRenewalMoment(answer, stored, deps.random).toISOString(),
+        renewAt: chooseRenewalMoment(answer, storedRenewalInfo(record), deps.random).toISOString(),
         explanationURL: answer.explanationURL,
         fetchedAt: fetchedAt.toISOString(),
         retryAfter: new Date(fetchedAt.getTime() + answer.retryAfterMs).toISOString(),

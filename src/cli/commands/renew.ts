@@ -7,12 +7,13 @@ import type { CertificateRecord } from '../../core/certificate-record.js';
 import { OperationError, UsageError } from '../../core/errors.js';
 import { fetchRenewalInfo } from '../../acme/ari.js';
 import { CaClient } from '../../acme/client.js';
+import { abortableSleep } from '../../acme/polling.js';
 import { dueReason, orderNeeded } from '../../core/issue.js';
 import type { IssueRequest } from '../../core/issue.js';
 import { findHold, HeldBackError, orderSubject, shownTime } from '../../core/rate-limit-memory.js';
 import type { Hold } from '../../core/rate-limit-memory.js';
 import type { RunSummary } from '../../core/renewal-run.js';
-import { refreshRenewalInfo } from '../../core/renewal-info.js';
+import { refreshRenewalInfo, renewalInfoStale } from '../../core/renewal-info.js';
 import type { RenewalInfoNote } from '../../core/renewal-info.js';
 import type { Store } from '../../store/store.js';
 import type { Context } from '../context.js';
@@ -29,6 +30,11 @@ export interface RenewOptions extends FlagValues {
   dryRun?: boolean;
   runDeployHooks?: boolean;
   randomSleep?: boolean;
+}
+
+/** The first line of a run that waits: a silent wait of minutes looks like a hang to whoever watches the log. */
+function waitingLine(ms: number): string {
+  return `waiting ${Math.round(ms / 1000)} s before contacting the CA, so that servers renewing from cron do not all arrive at once (--no-random-sleep skips the wait)`;
 }
 
 /** Like certbot and lego: cron fleets spread their CA traffic over up to 8 minutes. */
@@ -60,8 +66,17 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     // Named certificates must all exist before anything starts (exit 2 for a typo).
     const stored = names.length > 0 ? await Promise.all(names.map((name) => readCertificate(store, name))) : await readAllCertificates(store);
     if (dryRun) reporter.info(`dry run: ordering from the CAs' staging directories where they have one; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
+    const sleepWanted = wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true, dryRun: dryRun === true });
     // The CA's renewal window decides unless --days, --force or a dry run makes it moot.
-    const ari = force || dryRun || days !== undefined ? { records: stored, notes: [] } : await renewalWindows(ctx, store, stored, caBundlePem);
+    const askAri = !force && !dryRun && days === undefined;
+    // Asking a CA with ARI for windows again is contacting it too: cron fleets spread those requests with the same
+    // random wait. (A first question, or the directory read that finds a CA without ARI, does not wait.)
+    const waitBeforeAri = askAri && sleepWanted && stored.some((record) => renewalInfoStale(record, startedAt)) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
+    if (waitBeforeAri > 0) {
+      reporter.info(waitingLine(waitBeforeAri));
+      await abortableSleep(waitBeforeAri, signal);
+    }
+    const ari = askAri ? await renewalWindows(ctx, store, stored, caBundlePem) : { records: stored, notes: [] };
     const records = ari.records;
     const unstored = new Map(ari.notes.flatMap((n) => (n.outcome === 'fetched' && !n.stored ? [[n.name, n.info] as const] : [])));
     const requests = records.map((record) => {
@@ -72,9 +87,8 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     // Due (or forced), and not held back by a CA's rate limit.
     const ahead = await ordersAhead(store, records, requests, startedAt);
     const anyOrder = ahead.some(Boolean);
-    const sleepMs = anyOrder && wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true, dryRun: dryRun === true }) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
-    // The first line of the run: a silent wait of minutes looks like a hang to whoever watches the log.
-    if (sleepMs > 0) reporter.info(`waiting ${Math.round(sleepMs / 1000)} s before contacting the CA, so that servers renewing from cron do not all arrive at once (--no-random-sleep skips the wait)`);
+    const sleepMs = anyOrder && sleepWanted && waitBeforeAri === 0 ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
+    if (sleepMs > 0) reporter.info(waitingLine(sleepMs));
     reportRenewalInfo(reporter, ari.notes);
     // Why each one will be renewed, before the order's progress lines.
     if (!force && !dryRun) requests.forEach((request, index) => ahead[index] && reporter.info(`${request.name}: ${dueReason(records[index]!, request, startedAt)}`));
