@@ -1,4 +1,4 @@
-import { combinedPem, pkcs12 } from '../deploy/formats.js';
+import { combinedPem } from '../deploy/formats.js';
 import type { ExportFormat } from '../deploy/formats.js';
 import { exportPem } from '../deploy/pem-export.js';
 import type { ExportedPaths } from '../deploy/pem-export.js';
@@ -22,6 +22,8 @@ export async function exportVersion(record: CertificateRecord, version: Certific
   const extraFiles: { name: 'combined.pem' | 'certificate.p12'; data: string | Uint8Array }[] = [];
   if (target.formats.includes('combined')) extraFiles.push({ name: 'combined.pem', data: combinedPem(files) });
   if (target.formats.includes('pkcs12')) {
+    // Loaded only here: node-forge costs tens of milliseconds that no other command needs to pay.
+    const { pkcs12 } = await import('../deploy/pkcs12.js');
     extraFiles.push({ name: 'certificate.p12', data: pkcs12(files, { password: target.pkcs12Password(), friendlyName: record.name }) });
   }
   return exportPem({ outDir: target.outDir, name: record.name, version: String(version.version), files, ...(extraFiles.length ? { extraFiles } : {}) });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp-dir.js';
 import { AcmectlError, OperationError, UsageError } from '../core/errors.js';
-import { combinedPem, EXPORT_FORMATS, parseExportFormats, pkcs12, readPkcs12Password } from './formats.js';
+import { combinedPem, EXPORT_FORMATS, parseExportFormats, readPkcs12Password } from './formats.js';
+import { pkcs12 } from './pkcs12.js';
 import { exportPem, type PemFiles } from './pem-export.js';
 
 /** Runs a command without a shell; never throws for a non-zero exit. */

@@ -32,6 +32,11 @@ describe('lazy loading', () => {
     expect(loaded).not.toContain('acme-client');
   });
 
+  it('renew and issue load node-forge only to write a PKCS#12 file', async () => {
+    expect(await modulesLoadedBy(['renew'])).not.toContain('node-forge');
+    expect(await modulesLoadedBy(['issue', '*.example.com'])).not.toContain('node-forge');
+  });
+
   it('issue with bad input does not load the ACME client', async () => {
     expect(await modulesLoadedBy(['issue', '*.example.com'])).not.toContain('acme-client');
   });
