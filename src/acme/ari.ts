@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { OperationError } from '../core/errors.js';
 import { visibleText } from '../core/visible-text.js';
 import { parseRetryAfter } from './retry-after.js';
-import { loadAcmeClient, trustForOrigin } from './transport.js';
+import { unauthenticatedGet } from './transport.js';
 
 /**
  * ACME Renewal Information (RFC 9773): the CertID that names a certificate to its CA, and the unauthenticated
@@ -157,11 +157,9 @@ export interface FetchRenewalInfoOptions {
 
 /** GET <renewalInfo>/<CertID> (unauthenticated, RFC 9773 §4.2), checked. Throws an OperationError when it fails. */
 export async function fetchRenewalInfo(options: FetchRenewalInfoOptions): Promise<RenewalInfo> {
-  const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs });
-  if (options.caBundlePem) trustForOrigin(options.renewalInfoUrl, options.caBundlePem);
   const url = `${options.renewalInfoUrl.replace(/\/+$/, '')}/${certId(options.certificatePem)}`;
-  const answer = await acme.axios.request({ url, method: 'get', validateStatus: null });
+  // The bundle is trusted for the renewalInfo URL's origin, the CA's own.
+  const answer = await unauthenticatedGet(url, options);
   if (answer.status !== 200) throw new OperationError(`the CA answered HTTP ${answer.status} for the renewal information`);
-  const headers = answer.headers as Record<string, unknown>;
-  return parseRenewalInfo(answer.data, headers['retry-after'], (options.now?.() ?? new Date()).getTime());
+  return parseRenewalInfo(answer.data, answer.headers['retry-after'], (options.now?.() ?? new Date()).getTime());
 }

@@ -7,7 +7,7 @@ import { parseRetryAfter } from './polling.js';
 import type { PollResult } from './polling.js';
 import { retryAfterUntil } from './retry-after.js';
 import type { CaRequestKind, CaRetryAfter } from './retry-after.js';
-import { loadAcmeClient, trustForOrigin } from './transport.js';
+import { loadAcmeClient, trustForOrigin, unauthenticatedGet } from './transport.js';
 
 /** The directory object (RFC 8555 §7.1.1). */
 export interface AcmeDirectory {
@@ -131,12 +131,10 @@ export class CaClient {
 
   /** The CA's directory alone (no account): what `acmectl ca` shows and what `--profile` is checked against. */
   static async readDirectory(options: Omit<CaConnectOptions, 'accountKeyPem' | 'accountUrl' | 'eab'>): Promise<AcmeDirectory> {
-    const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs });
-    if (options.caBundlePem) trustForOrigin(options.directoryUrl, options.caBundlePem);
     return readingDirectory(options.directoryUrl, async () => {
-      const answer = await acme.axios.request({ url: options.directoryUrl, method: 'get', validateStatus: null });
+      const answer = await unauthenticatedGet(options.directoryUrl, options);
       if (answer.status >= 400) throw new Error(`HTTP ${answer.status}`);
-      return answer.data as unknown;
+      return answer.data;
     });
   }
 

@@ -25,6 +25,11 @@ export interface CaDirectory {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
+/** A URL host name on this machine (URL.hostname form: IPv6 in brackets), where plain http is tolerated. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || hostname.startsWith('127.');
+}
+
 /**
  * Resolves `--server` (a preset name or a directory URL). A URL must be https; plain http is accepted only
  * for a CA on this machine (a local test CA), because account keys and certificates travel over it.
@@ -42,7 +47,7 @@ export function resolveCaDirectory(server: string): CaDirectory {
       hint: `use one of ${PRESET_NAMES.join(', ')}, or the https URL of an ACME directory`,
     });
   }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new UsageError(`--server ${server}: an ACME directory URL must start with https://`);
   }

@@ -4,6 +4,7 @@ import { OperationError, UsageError } from '../core/errors.js';
 import { describeSocketError } from '../core/network-failure.js';
 import { visibleText } from '../core/visible-text.js';
 import type { ExternalAccountBinding } from './client.js';
+import { isLoopbackHost } from './directory-presets.js';
 
 /**
  * ZeroSSL hands out External Account Binding credentials for an email address, so that `--server zerossl
@@ -55,7 +56,7 @@ export function checkEabEndpoint(endpoint: string): string {
   } catch {
     throw new UsageError(`the EAB endpoint ${JSON.stringify(endpoint)} is not a URL`);
   }
-  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || url.hostname.startsWith('127.');
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new UsageError(`the EAB endpoint ${endpoint} must be an https URL`);
   return url.href;
 }

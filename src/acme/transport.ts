@@ -154,3 +154,15 @@ function hintFor(code: string | undefined): string | undefined {
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'raise --request-timeout if the CA is just slow';
   return 'check the --server URL and this machine\'s network access to it';
 }
+
+/**
+ * An unauthenticated GET to a CA (its directory, a renewalInfo URL) through the same HTTP layer as every other
+ * request: timeouts, the answer cap, and trust for the CA's origin (`caBundlePem`, when given). Any status
+ * comes back; the caller judges it.
+ */
+export async function unauthenticatedGet(url: string, options: TransportOptions & { caBundlePem?: string | null }): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> {
+  const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs });
+  if (options.caBundlePem) trustForOrigin(url, options.caBundlePem);
+  const answer = await acme.axios.request({ url, method: 'get', validateStatus: null });
+  return { status: answer.status, data: answer.data as unknown, headers: answer.headers as Record<string, unknown> };
+}
