@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { OperationError } from '../core/errors.js';
-import { visibleText } from '../core/visible-text.js';
+import { OperationError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 import { parseRetryAfter } from './retry-after.js';
 import { unauthenticatedGet } from './transport.js';
 

@@ -1,4 +1,4 @@
-import { visibleText } from '../core/visible-text.js';
+import { visibleText } from '../domain/visible-text.js';
 import type { AcmeDirectory } from './client.js';
 
 /** What a CA's directory says it offers, as `acmectl ca` shows it. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { intermediate, leaf, root } from '../../test/support/test-pki.js';
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../domain/errors.js';
 import { chainLinkProblem, chooseChain, downloadChain, MAX_ALTERNATE_CHAINS, parseChain, topIssuerName } from './chains.js';
 import type { AlternateChain } from './chains.js';
 import type { DownloadedCertificate } from './client.js';

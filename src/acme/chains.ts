@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { OperationError } from '../core/errors.js';
-import { commonNameOf, pemCertificateBlocks } from '../core/pem.js';
+import { OperationError } from '../domain/errors.js';
+import { commonNameOf, pemCertificateBlocks } from '../pki/pem.js';
 import type { CaClient } from './client.js';
 
 /**

@@ -1,8 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import { OperationError, UsageError } from '../core/errors.js';
-import type { Identifier } from '../core/identifiers.js';
+import { OperationError, UsageError } from '../domain/errors.js';
+import type { Identifier } from '../domain/identifiers.js';
 import { linkUrls } from './link-header.js';
-import { AcmeProblemError, CaStatusError, isAcmeProblem, shortProblemType } from './problem.js';
+import { AcmeProblemError, CaStatusError, isAcmeProblem } from './problem.js';
+import { shortProblemType } from '../domain/problem-type.js';
 import { parseRetryAfter } from './polling.js';
 import type { PollResult } from './polling.js';
 import { retryAfterUntil } from './retry-after.js';

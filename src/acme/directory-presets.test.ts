@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import { PRESET_NAMES, resolveCaDirectory } from './directory-presets.js';
 
 describe('resolveCaDirectory', () => {

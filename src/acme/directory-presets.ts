@@ -1,4 +1,4 @@
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 
 /** Production and (where the CA has one) staging directories of the CAs users name most (SPEC §2). */
 const PRESETS = {

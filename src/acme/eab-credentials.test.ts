@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OperationError, UsageError } from '../core/errors.js';
+import { OperationError, UsageError } from '../domain/errors.js';
 import { checkEabEndpoint, requestEabCredentials } from './eab-credentials.js';
 
 // Answers by path: each path is one way an endpoint can answer.

@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { OperationError, UsageError } from '../core/errors.js';
-import { describeSocketError } from '../core/network-failure.js';
-import { visibleText } from '../core/visible-text.js';
+import { OperationError, UsageError } from '../domain/errors.js';
+import { describeSocketError } from '../domain/network-failure.js';
+import { visibleText } from '../domain/visible-text.js';
 import type { ExternalAccountBinding } from './client.js';
 import { isLoopbackHost } from './directory-presets.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OperationError } from '../core/errors.js';
-import type { Identifier } from '../core/identifiers.js';
+import { OperationError } from '../domain/errors.js';
+import type { Identifier } from '../domain/identifiers.js';
 import { leafWith, root } from '../../test/support/test-pki.js';
 import { checkIssuedCertificate } from './leaf-check.js';
 

@@ -1,8 +1,8 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { OperationError } from '../core/errors.js';
-import type { Identifier } from '../core/identifiers.js';
-import { pemCertificateBlocks } from '../core/pem.js';
+import { OperationError } from '../domain/errors.js';
+import type { Identifier } from '../domain/identifiers.js';
+import { pemCertificateBlocks } from '../pki/pem.js';
 
 // A CA's clock may run a little ahead of ours; more than this, and the certificate is not usable yet.
 const CLOCK_SKEW_MS = 60 * 60 * 1000;

@@ -3,10 +3,10 @@ import { describe, expect, it, vi } from 'vitest';
 // The scripted CA below hands out fixed certificates, for no particular key: the check of the leaf against the
 // key and names has its own tests (leaf-check.test.ts); here it is only seen to be called.
 vi.mock('./leaf-check.js', () => ({ checkIssuedCertificate: vi.fn() }));
-import type { Http01Challenge, Http01Solver } from '../challenge/solver.js';
-import type { Identifier } from '../core/identifiers.js';
+import type { Http01Challenge, Http01Solver } from '../domain/http01.js';
+import type { Identifier } from '../domain/identifiers.js';
 import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
-import { generatePrivateKey, jwkThumbprint } from './keys.js';
+import { generatePrivateKey, jwkThumbprint } from '../pki/keys.js';
 import { obtainCertificate } from './obtain-certificate.js';
 import { AcmeProblemError } from './problem.js';
 import { checkIssuedCertificate } from './leaf-check.js';

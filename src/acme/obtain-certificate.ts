@@ -1,17 +1,18 @@
-import { abortedError, OperationError } from '../core/errors.js';
-import type { ProgressListener } from '../core/events.js';
-import type { Identifier } from '../core/identifiers.js';
-import type { Http01Challenge, Http01Solver } from '../challenge/solver.js';
-import { isValidToken } from '../challenge/solver.js';
+import { abortedError, OperationError } from '../domain/errors.js';
+import type { ProgressListener } from '../domain/events.js';
+import type { Identifier } from '../domain/identifiers.js';
+import type { Http01Challenge, Http01Solver } from '../domain/http01.js';
+import { isValidToken } from '../domain/http01.js';
 import { downloadChain } from './chains.js';
 import { checkIssuedCertificate } from './leaf-check.js';
 import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
-import { createCsrDer } from './csr.js';
-import { keyAuthorization } from './keys.js';
+import { createCsrDer } from '../pki/csr.js';
+import { keyAuthorization } from '../pki/keys.js';
 import { pollUntil } from './polling.js';
 import type { PollResult } from './polling.js';
-import { visibleText } from '../core/visible-text.js';
-import { AcmeProblemError, describeProblem, isAcmeProblem, shortProblemType } from './problem.js';
+import { visibleText } from '../domain/visible-text.js';
+import { AcmeProblemError, describeProblem, isAcmeProblem } from './problem.js';
+import { shortProblemType } from '../domain/problem-type.js';
 import type { AcmeSubproblem } from './problem.js';
 
 export interface ObtainRequest {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AbortedError, OperationError } from '../core/errors.js';
+import { AbortedError, OperationError } from '../domain/errors.js';
 import { abortableSleep, POLL_DELAYS_MS, parseRetryAfter, pollUntil } from './polling.js';
 
 /** A fake clock: sleep() advances time and records each delay. */

@@ -1,4 +1,4 @@
-import { abortedError, OperationError } from '../core/errors.js';
+import { abortedError, OperationError } from '../domain/errors.js';
 
 // Polls honour the CA's Retry-After (RFC 8555 §7.4: "processing" answers carry one); client.ts reads it with this.
 export { parseRetryAfter } from './retry-after.js';

@@ -1,5 +1,6 @@
-import { OperationError } from '../core/errors.js';
-import { visibleText } from '../core/visible-text.js';
+import { OperationError } from '../domain/errors.js';
+import { shortProblemType } from '../domain/problem-type.js';
+import { visibleText } from '../domain/visible-text.js';
 import type { CaRetryAfter } from './retry-after.js';
 
 /** An RFC 7807 problem document as ACME uses it (RFC 8555 §6.7), including per-identifier subproblems. */
@@ -16,7 +17,6 @@ export interface AcmeSubproblem {
   identifier?: { type: string; value: string };
 }
 
-const ACME_ERROR_PREFIX = 'urn:ietf:params:acme:error:';
 
 /**
  * Advice for the problems users meet most, keyed by the short type name: only those that mean the same in
@@ -32,10 +32,6 @@ const HINTS: Record<string, string> = {
   userActionRequired: 'the CA requires an action on its website (e.g. accepting new terms of service)',
 };
 
-/** Short type name ("rateLimited") of an ACME error type URN, or the whole type when it is not ACME's. */
-export function shortProblemType(type: string): string {
-  return type.startsWith(ACME_ERROR_PREFIX) ? type.slice(ACME_ERROR_PREFIX.length) : type;
-}
 
 /** "unauthorized: Account has been deactivated": the short type and the detail, for messages. */
 export function describeProblem(problem: AcmeProblem): string {

@@ -4,7 +4,7 @@ import type { Server } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLocalhostCertificates } from '../../scripts/lib/pebble.js';
 import { tempDir } from '../../test/support/temp-dir.js';
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../domain/errors.js';
 import { CaUnreachableError, loadAcmeClient, MAX_ANSWER_BYTES, trustForOrigin } from './transport.js';
 
 // Two HTTPS servers on loopback, each with its own private CA: what a renew run over certificates from two

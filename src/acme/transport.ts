@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { OperationError } from '../core/errors.js';
-import { describeSocketError, isCertificateError } from '../core/network-failure.js';
+import { OperationError } from '../domain/errors.js';
+import { describeSocketError, isCertificateError } from '../domain/network-failure.js';
 import { parseRetryAfter } from './retry-after.js';
 
 /** acme-client's module, loaded on first use so that commands which never contact a CA do not pay for it. */

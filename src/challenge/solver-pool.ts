@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises';
-import type { RenewalSettings } from '../core/certificate-record.js';
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../domain/errors.js';
 import type { Store } from '../store/store.js';
-import type { Http01Solver } from './solver.js';
+import type { Http01Solver, SolverSettings } from '../domain/http01.js';
 import { StorePublishingSolver } from './store-published.js';
 
 /**
@@ -18,7 +17,7 @@ export class SolverPool {
   /** `store`: the run's store; its tokens are published there when it is shared (or the method is `store`). */
   constructor(private readonly store: Store | null = null) {}
 
-  solverFor(settings: Pick<RenewalSettings, 'challenge' | 'httpPort' | 'httpAddress' | 'webroot'>): Promise<Http01Solver> {
+  solverFor(settings: SolverSettings): Promise<Http01Solver> {
     const key = settings.challenge === 'webroot' ? `webroot:${settings.webroot}` : settings.challenge === 'store' ? 'store' : `${settings.challenge}:${settings.httpPort}:${settings.httpAddress ?? '*'}`;
     let solver = this.#solvers.get(key);
     if (!solver) {
@@ -28,7 +27,7 @@ export class SolverPool {
     return solver;
   }
 
-  async #create(settings: Pick<RenewalSettings, 'challenge' | 'httpPort' | 'httpAddress' | 'webroot'>): Promise<Http01Solver> {
+  async #create(settings: SolverSettings): Promise<Http01Solver> {
     if (settings.challenge === 'store') {
       if (!this.store?.shared) throw new OperationError('the store challenge method needs a shared store (redis, etcd, consul or vault) that acmectl serve answers from');
       return new StorePublishingSolver(this.store, null);
@@ -44,7 +43,7 @@ export class SolverPool {
   }
 }
 
-async function createSolver(settings: Pick<RenewalSettings, 'challenge' | 'httpPort' | 'httpAddress' | 'webroot'>): Promise<Http01Solver> {
+async function createSolver(settings: SolverSettings): Promise<Http01Solver> {
   switch (settings.challenge) {
     case 'webroot': {
       if (!settings.webroot) throw new OperationError('the certificate uses the webroot method but has no webroot stored');

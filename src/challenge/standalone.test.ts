@@ -1,7 +1,7 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../domain/errors.js';
 import { StandaloneSolver } from './standalone.js';
 
 async function freePort(): Promise<number> {

@@ -1,10 +1,10 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { OperationError } from '../core/errors.js';
-import { CHALLENGE_PATH_PREFIX, isValidToken } from './solver.js';
-import type { Http01Challenge, Http01Solver } from './solver.js';
+import { OperationError } from '../domain/errors.js';
+import { CHALLENGE_PATH_PREFIX, isValidToken } from '../domain/http01.js';
+import type { Http01Challenge, Http01Solver } from '../domain/http01.js';
 import { validationHint } from './validation-hints.js';
-import type { ValidationFailure } from './validation-hints.js';
+import type { ValidationFailure } from '../domain/http01.js';
 
 export interface StandaloneOptions {
   port: number;

@@ -1,10 +1,10 @@
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../domain/errors.js';
 import { storeKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import { isValidToken } from './solver.js';
-import type { Http01Challenge, Http01Solver } from './solver.js';
+import { isValidToken } from '../domain/http01.js';
+import type { Http01Challenge, Http01Solver } from '../domain/http01.js';
 import { validationHint } from './validation-hints.js';
-import type { ValidationFailure } from './validation-hints.js';
+import type { ValidationFailure } from '../domain/http01.js';
 
 /** Tokens live for an hour at most: long enough for any validation, short enough to leave no litter. */
 export const CHALLENGE_TTL_MS = 3_600_000;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../store/store.js';
 import { lookupAnswer, respond } from './standalone.js';
 import { challengeKey } from './store-published.js';
-import { CHALLENGE_PATH_PREFIX, isValidToken } from './solver.js';
+import { CHALLENGE_PATH_PREFIX, isValidToken } from '../domain/http01.js';
 
 export interface ServedRequest {
   method: string;

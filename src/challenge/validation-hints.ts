@@ -1,16 +1,6 @@
-import { shortProblemType } from '../acme/problem.js';
-import { CHALLENGE_PATH_PREFIX } from './solver.js';
-
-/** How this host answered the challenge: what a hint about a failed validation has to talk about. */
-export type AnswerSource = { method: 'standalone'; port: number } | { method: 'webroot'; webroot: string } | { method: 'store' };
-
-/** A failed HTTP-01 validation as the CA reported it. */
-export interface ValidationFailure {
-  /** Problem type, as the CA sent it (URN or short name). */
-  type: string;
-  identifier: string;
-  detail?: string;
-}
+import { CHALLENGE_PATH_PREFIX } from '../domain/http01.js';
+import type { AnswerSource, ValidationFailure } from '../domain/http01.js';
+import { shortProblemType } from '../domain/problem-type.js';
 
 /**
  * The one thing to check after a failed validation, for the way this host answered it. The port is the one the

@@ -1,10 +1,10 @@
 import { mkdir, rm, rmdir, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OperationError } from '../core/errors.js';
-import { isValidToken } from './solver.js';
-import type { Http01Challenge, Http01Solver } from './solver.js';
+import { OperationError } from '../domain/errors.js';
+import { isValidToken } from '../domain/http01.js';
+import type { Http01Challenge, Http01Solver } from '../domain/http01.js';
 import { validationHint } from './validation-hints.js';
-import type { ValidationFailure } from './validation-hints.js';
+import type { ValidationFailure } from '../domain/http01.js';
 
 /**
  * Writes token files under `<webroot>/.well-known/acme-challenge/` for the user's own web server to serve.

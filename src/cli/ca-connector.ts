@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CaClient } from '../acme/client.js';
-import type { CaConnector } from '../core/issue.js';
+import type { CaConnector } from '../core/issue-request.js';
 import type { Context } from './context.js';
 
 /**

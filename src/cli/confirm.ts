@@ -1,4 +1,4 @@
-import { abortedError } from '../core/errors.js';
+import { abortedError } from '../domain/errors.js';
 
 /** Whether a person can be asked: standard input is a terminal. */
 export function canAsk(stdin: NodeJS.ReadStream = process.stdin): boolean {

@@ -1,7 +1,7 @@
 import type { ExternalAccountBinding } from '../acme/client.js';
 import type { CaDirectory } from '../acme/directory-presets.js';
 import { checkEabEndpoint, requestEabCredentials, ZEROSSL_EAB_ENDPOINT } from '../acme/eab-credentials.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import type { Context } from './context.js';
 
 /**

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { ExternalAccountBinding } from '../acme/client.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 
 /** Checks of user input shared by several commands; each throws UsageError (exit 2) naming the flag. */
 

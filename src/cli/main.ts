@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { AbortedError } from '../core/errors.js';
+import { AbortedError } from '../domain/errors.js';
 import type { Command } from './command.js';
 import type { GlobalOptions } from './context.js';
 import { buildProgram } from './program.js';

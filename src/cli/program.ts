@@ -1,5 +1,5 @@
 import { Argument, Command as Commander, Option } from 'commander';
-import { KEY_TYPES, CHALLENGE_METHODS } from '../config/settings.js';
+import { KEY_TYPES, CHALLENGE_METHODS } from '../domain/choices.js';
 import { PRESET_NAMES } from '../acme/directory-presets.js';
 import type { Command, CommandInput } from './command.js';
 import type { GlobalOptions } from './context.js';
@@ -199,7 +199,7 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .command('completion')
     .description('print the shell completion script')
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash']))
-    .action(run(async () => (await import('./commands/completion.js')).completion as Command<never>));
+    .action(run(async () => (await import('./commands/completion.js')).completionOf(program) as Command<never>));
 
   for (const command of leafCommands(program)) addGlobalOptions(command);
   return program;

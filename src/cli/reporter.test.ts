@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AcmeProblemError } from '../acme/problem.js';
-import { OperationError, UsageError } from '../core/errors.js';
+import { OperationError, UsageError } from '../domain/errors.js';
 import { Reporter } from './reporter.js';
 
 /** Output beyond this means something is looping: the fake terminal throws instead of filling memory. */

@@ -1,7 +1,7 @@
 import type { Ora } from 'ora';
 import { AcmeProblemError } from '../acme/problem.js';
-import { AcmectlError } from '../core/errors.js';
-import type { ProgressEvent } from '../core/events.js';
+import { AcmectlError } from '../domain/errors.js';
+import type { ProgressEvent } from '../domain/events.js';
 
 /**
  * All printing lives here (SPEC §4). stdout carries data, stderr carries messages for people.

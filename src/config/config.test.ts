@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp-dir.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import { dataDirectory } from './data-dir.js';
 import { loadConfigFile } from './load-file.js';
 import { resolveSettings, validateConfigFile } from './resolve.js';

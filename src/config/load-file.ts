@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { OperationError, UsageError } from '../core/errors.js';
+import { OperationError, UsageError } from '../domain/errors.js';
 import type { ConfigFile } from './resolve.js';
 
 // cosmiconfig's defaults without the TypeScript loader, plus acmectl.config.json (which SPEC §1 names first).

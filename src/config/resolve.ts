@@ -1,4 +1,4 @@
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import { SETTINGS, SETTING_KEYS, defaultSettings, envName } from './settings.js';
 import type { SettingKey, SettingSource, Settings } from './settings.js';
 

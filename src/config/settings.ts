@@ -3,11 +3,7 @@
  * names (ACMECTL_<FLAG_NAME>), flag parsing, `acmectl.config.example.json` (checked by a test) and
  * redaction of secrets. Precedence: flag > environment > config file > default (SPEC §1).
  */
-export const KEY_TYPES = ['ec256', 'ec384', 'rsa2048', 'rsa3072', 'rsa4096'] as const;
-export type KeyType = (typeof KEY_TYPES)[number];
-
-export const CHALLENGE_METHODS = ['standalone', 'webroot', 'store'] as const;
-export type ChallengeMethod = (typeof CHALLENGE_METHODS)[number];
+import { CHALLENGE_METHODS, KEY_TYPES } from '../domain/choices.js';
 
 interface Base<T> {
   /** Long flag without dashes, e.g. "http-port"; the env variable is ACMECTL_HTTP_PORT. */

@@ -1,15 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AcmeAccount, CaClient } from '../acme/client.js';
-import { generatePrivateKey, jwkThumbprint } from '../acme/keys.js';
+import { generatePrivateKey, jwkThumbprint } from '../pki/keys.js';
 import { AcmeProblemError } from '../acme/problem.js';
 import { MemoryStore } from '../store/memory.js';
 import type { PutOptions, Store } from '../store/store.js';
 import { deactivateAccount, requireAccount, rolloverAccountKey, showAccount, updateAccountContact, usableAccount } from './account-lifecycle.js';
 import { accountKey, findAccount, findAccountEntry, readAccountEntry, registerAccount, writeAccount } from './accounts.js';
 import type { AccountRecord } from './accounts.js';
-import { OperationError, UsageError } from './errors.js';
-import { ignoreProgress } from './events.js';
-import type { CaConnector } from './issue.js';
+import { OperationError, UsageError } from '../domain/errors.js';
+import { ignoreProgress } from '../domain/events.js';
+import type { CaConnector } from './issue-request.js';
 
 const DIR = 'https://ca.test/dir';
 const URL1 = 'https://ca.test/acct/1';

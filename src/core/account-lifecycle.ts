@@ -1,14 +1,15 @@
 import { createPrivateKey } from 'node:crypto';
 import type { AcmeAccount, CaClient } from '../acme/client.js';
-import { jwkThumbprint } from '../acme/keys.js';
-import { AcmeProblemError, describeProblem, shortProblemType } from '../acme/problem.js';
+import { jwkThumbprint } from '../pki/keys.js';
+import { AcmeProblemError, describeProblem } from '../acme/problem.js';
+import { shortProblemType } from '../domain/problem-type.js';
 import type { AcmeProblem } from '../acme/problem.js';
 import type { Store } from '../store/store.js';
 import { accountKey, accountLockName, accountPrefix, findAccountEntry, readAccountEntry, writeAccount } from './accounts.js';
 import type { AccountEntry, AccountRecord } from './accounts.js';
-import { OperationError, UsageError } from './errors.js';
-import type { ProgressListener } from './events.js';
-import type { CaConnector } from './issue.js';
+import { OperationError, UsageError } from '../domain/errors.js';
+import type { ProgressListener } from '../domain/events.js';
+import type { CaConnector } from './issue-request.js';
 
 /**
  * The account lifecycle after registration (RFC 8555 §7.3): show, contact update, key rollover, deactivation.

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { CaClient, ExternalAccountBinding } from '../acme/client.js';
 import type { Store } from '../store/store.js';
 import { storeKey, storePrefix } from '../store/keys.js';
-import { OperationError, UsageError } from './errors.js';
-import type { ProgressListener } from './events.js';
-import type { CaConnectorOptions } from './issue.js';
+import { OperationError, UsageError } from '../domain/errors.js';
+import type { ProgressListener } from '../domain/events.js';
+import type { CaConnectorOptions } from './issue-request.js';
 
 /** An ACME account: one per CA directory URL and email. The key never leaves the store except to sign. */
 export interface AccountRecord {

@@ -5,10 +5,10 @@ import { usableAccount } from './account-lifecycle.js';
 import { findAccountEntry } from './accounts.js';
 import { certificateKey, decodeRecord, encodeRecord } from './certificate-record.js';
 import type { CertificateRecord, CertificateVersion } from './certificate-record.js';
-import { OperationError, UsageError } from './errors.js';
+import { OperationError, UsageError } from '../domain/errors.js';
 import { exportVersion } from './export-version.js';
 import type { ExportTarget } from './export-version.js';
-import type { CaConnector } from './issue.js';
+import type { CaConnector } from './issue-request.js';
 
 /** RFC 5280 CRLReason codes a subscriber may give (the ones Let's Encrypt accepts). */
 export const REVOCATION_REASONS = { unspecified: 0, keyCompromise: 1, affiliationChanged: 3, superseded: 4, cessationOfOperation: 5 } as const;

@@ -1,7 +1,7 @@
 import type { Store } from '../store/store.js';
 import { certificateKey, certificatePrefix, decodeRecord } from './certificate-record.js';
 import type { CertificateRecord } from './certificate-record.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../domain/errors.js';
 import { recordDecision } from './renewal-decision.js';
 import { daysLeft } from './renewal-window.js';
 

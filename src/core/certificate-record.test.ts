@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkCertificateName, defaultCertificateName } from './certificate-record.js';
-import { parseIdentifiers } from './identifiers.js';
+import { parseIdentifiers } from '../domain/identifiers.js';
 
 describe('default certificate names', () => {
   it('is the first name, and for IPv6 a valid name that still reads as the address', () => {

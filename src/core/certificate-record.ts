@@ -1,11 +1,20 @@
 import { X509Certificate } from 'node:crypto';
-import type { ChallengeMethod, KeyType } from '../config/settings.js';
+import type { ChallengeMethod, KeyType } from '../domain/choices.js';
 import type { ExportFormat } from '../deploy/formats.js';
 import { storeKey, storePrefix } from '../store/keys.js';
-import { OperationError, UsageError } from './errors.js';
-import { commonNameOf, pemCertificateBlocks } from './pem.js';
-import type { Identifier } from './identifiers.js';
-import type { RateLimitMemory } from './rate-limit-memory.js';
+import { OperationError, UsageError } from '../domain/errors.js';
+import { commonNameOf, pemCertificateBlocks } from '../pki/pem.js';
+import type { Identifier } from '../domain/identifiers.js';
+
+/** A CA's refusal that said when to ask again. */
+export interface RateLimitMemory {
+  /** ISO time before which the CA is not asked again for this certificate (or account). */
+  until: string;
+  /** What the CA said (its problem's detail, control and bidi characters made visible), or "HTTP 503". */
+  detail: string;
+  /** ISO time of the refusal. */
+  at: string;
+}
 
 /** The settings used at issue time, kept so that `renew` needs none of the flags again. */
 export interface RenewalSettings {

@@ -1,8 +1,8 @@
 import type { CaClient, ExternalAccountBinding } from '../acme/client.js';
 import { certId } from '../acme/ari.js';
-import { generatePrivateKey } from '../acme/keys.js';
+import { generatePrivateKey } from '../pki/keys.js';
 import { obtainCertificate } from '../acme/obtain-certificate.js';
-import type { Http01Solver } from '../challenge/solver.js';
+import type { Http01Solver } from '../domain/http01.js';
 import { readDeployedVersion, recordDeployedVersion } from '../deploy/deployed-version.js';
 import { exportedPaths, readExportedVersion } from '../deploy/pem-export.js';
 import type { ExportedPaths } from '../deploy/pem-export.js';
@@ -11,48 +11,14 @@ import { usableAccount } from './account-lifecycle.js';
 import { findAccountEntry, registerAccount } from './accounts.js';
 import { certificateKey, decodeRecord, encodeRecord, exportDirectoryOf, HISTORY_LIMIT, readCertificateFacts, splitChain } from './certificate-record.js';
 import type { CertificateRecord, CertificateVersion, RenewalSettings, StoredRenewalInfo } from './certificate-record.js';
-import { AbortedError, abortedError, OperationError } from './errors.js';
-import type { ProgressListener } from './events.js';
+import { AbortedError, abortedError, OperationError } from '../domain/errors.js';
+import type { ProgressListener } from '../domain/events.js';
 import { exportVersion } from './export-version.js';
-import { sameIdentifiers } from './identifiers.js';
-import type { Identifier } from './identifiers.js';
+import { sameIdentifiers } from '../domain/identifiers.js';
+import type { Identifier } from '../domain/identifiers.js';
 import { forgetRefusals, orderSubject, refuseWhileHeldBack, rememberRefusal } from './rate-limit-memory.js';
 import { recordDecision } from './renewal-decision.js';
-
-/** Opens a CA directory with an account key (and, when known, the account URL). */
-export type CaConnector = (directoryUrl: string, accountKeyPem: string, options: CaConnectorOptions) => Promise<CaClient>;
-
-export interface CaConnectorOptions {
-  accountUrl?: string;
-  eab?: ExternalAccountBinding;
-  /** The CA bundle stored with the certificate or account; a bundle the user gives now takes precedence. */
-  caBundlePem?: string | null;
-}
-
-export interface IssueRequest {
-  name: string;
-  identifiers: Identifier[];
-  settings: RenewalSettings;
-  /** Order even when the certificate is valid and not due. */
-  force: boolean;
-  /** Due when fewer than this many days are left (instead of the default third/half of the lifetime). */
-  days?: number;
-  account: { email: string | null; agreeTos: boolean; eab: ExternalAccountBinding | null; fetchEab?: () => Promise<ExternalAccountBinding> };
-  /**
-   * The directory to order from when it is not settings.server (a dry run orders from the staging CA).
-   * The stored settings keep settings.server.
-   */
-  orderFrom?: string;
-  /** Do everything but write files (a dry run's store is an OverlayStore that forgets on close). */
-  dryRun?: boolean;
-  /**
-   * When this run began. A version stored after it (by another node or process) is the renewal this run
-   * would make: `--force` on three nodes at once renews once, not three times.
-   */
-  startedAt?: Date;
-  /** ARI info fetched this run (renewal-info.ts), when it could not be stored; else the stored one counts. */
-  renewalInfo?: StoredRenewalInfo;
-}
+import type { CaConnector, IssueRequest } from './issue-request.js';
 
 export interface IssueDependencies {
   store: Store;

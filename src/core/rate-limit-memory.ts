@@ -18,25 +18,16 @@
  * back every certificate of the account errs on the side of not asking: a refusal of a later request of an
  * order (an authorization, finalize, the download) holds back only its certificate.
  */
-import { retryAfterOf, AcmeProblemError, CaStatusError, shortProblemType } from '../acme/problem.js';
+import { retryAfterOf, AcmeProblemError, CaStatusError } from '../acme/problem.js';
+import { shortProblemType } from '../domain/problem-type.js';
 import type { Entry, Store } from '../store/store.js';
 import { storeKey } from '../store/keys.js';
 import { accountKey, findAccount } from './accounts.js';
 import { certificateKey, encodeRecord } from './certificate-record.js';
-import type { CertificateRecord } from './certificate-record.js';
-import { AbortedError, OperationError, UsageError } from './errors.js';
-import type { IssueRequest } from './issue.js';
-import { visibleText } from './visible-text.js';
-
-/** A CA's refusal that said when to ask again. */
-export interface RateLimitMemory {
-  /** ISO time before which the CA is not asked again for this certificate (or account). */
-  until: string;
-  /** What the CA said (its problem's detail, control and bidi characters made visible), or "HTTP 503". */
-  detail: string;
-  /** ISO time of the refusal. */
-  at: string;
-}
+import type { CertificateRecord, RateLimitMemory } from './certificate-record.js';
+import { AbortedError, OperationError, UsageError } from '../domain/errors.js';
+import type { IssueRequest } from './issue-request.js';
+import { visibleText } from '../domain/visible-text.js';
 
 /** A memory that holds a certificate back now, and whether it is the certificate's own or its account's. */
 export interface Hold extends RateLimitMemory {

@@ -5,7 +5,7 @@ import { MemoryStore } from '../store/memory.js';
 import { certificateKey, decodeRecord, encodeRecord } from './certificate-record.js';
 import type { CertificateRecord, StoredRenewalInfo } from './certificate-record.js';
 import { summarize } from './certificate-list.js';
-import { OperationError } from './errors.js';
+import { OperationError } from '../domain/errors.js';
 import { refreshRenewalInfo, renewalInfoStale, renewalInfoWanted } from './renewal-info.js';
 import type { RenewalInfoDependencies } from './renewal-info.js';
 

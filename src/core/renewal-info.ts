@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js';
 import { certificateKey, decodeRecord, encodeRecord } from './certificate-record.js';
 import type { CertificateRecord, StoredRenewalInfo } from './certificate-record.js';
 import { chooseRenewalMoment } from './renewal-decision.js';
-import { mapWithConcurrency } from './renewal-run.js';
+import { mapWithConcurrency } from '../domain/concurrency.js';
 
 /**
  * Keeping each certificate's ARI window (RFC 9773) up to date before a renewal run decides what is due.

@@ -4,9 +4,11 @@ import type { HookOutcome, HookRequest } from '../deploy/hooks.js';
 import { exportedPaths } from '../deploy/pem-export.js';
 import { exportDirectoryOf } from './certificate-record.js';
 import type { CertificateRecord } from './certificate-record.js';
-import type { ProgressListener } from './events.js';
+import { mapWithConcurrency } from '../domain/concurrency.js';
+import type { ProgressListener } from '../domain/events.js';
 import { issueCertificate } from './issue.js';
-import type { CaConnector, IssueRequest, IssueResult } from './issue.js';
+import type { IssueResult } from './issue.js';
+import type { CaConnector, IssueRequest } from './issue-request.js';
 import type { Store } from '../store/store.js';
 import type { RenewalSettings } from './certificate-record.js';
 
@@ -123,18 +125,4 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
   }
   await deps.solvers.closeAll();
   return { items, hooks, failed: items.some((i) => i.outcome === 'failed') || hooks.some((h) => !h.ok) };
-}
-
-/** Runs `fn` over the items with at most `limit` in flight, keeping the input order in the results. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return results;
 }

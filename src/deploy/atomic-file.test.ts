@@ -2,7 +2,7 @@ import { readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp-dir.js';
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../domain/errors.js';
 import { fsyncDirectory, writeFileAtomic } from './atomic-file.js';
 import { faultyFs } from '../../test/support/faulty-export-fs.js';
 

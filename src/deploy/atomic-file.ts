@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { AcmectlError, OperationError } from '../core/errors.js';
+import { AcmectlError, OperationError } from '../domain/errors.js';
 import {
   DIRECTORY_OPEN_FLAGS,
   EXCLUSIVE_CREATE_FLAGS,

@@ -4,10 +4,11 @@ import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp-dir.js';
-import { AcmectlError, OperationError, UsageError } from '../core/errors.js';
+import { AcmectlError, OperationError, UsageError } from '../domain/errors.js';
 import { combinedPem, EXPORT_FORMATS, parseExportFormats, readPkcs12Password } from './formats.js';
 import { pkcs12 } from './pkcs12.js';
-import { exportPem, type PemFiles } from './pem-export.js';
+import { exportPem } from './pem-export.js';
+import type { PemFiles } from '../pki/pem-files.js';
 
 /** Runs a command without a shell; never throws for a non-zero exit. */
 function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

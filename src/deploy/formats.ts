@@ -11,8 +11,8 @@
  * PEM files (see pem-export.ts), so they switch atomically with `privkey.pem`. The PKCS#12 encoder is in pkcs12.ts.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../core/errors.js';
-import type { PemFiles } from './pem-export.js';
+import { UsageError } from '../domain/errors.js';
+import type { PemFiles } from '../pki/pem-files.js';
 
 export const EXPORT_FORMATS = ['pem', 'combined', 'pkcs12'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -17,10 +17,11 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp-dir.js';
-import { OperationError, UsageError } from '../core/errors.js';
+import { OperationError, UsageError } from '../domain/errors.js';
 import { nodeExportFs, type ExportFs } from './export-fs.js';
 import { faultyFs, type FaultMode } from '../../test/support/faulty-export-fs.js';
-import { exportPem, exportedPaths, readExportedVersion, type ExtraFile, type PemFiles } from './pem-export.js';
+import { exportPem, exportedPaths, readExportedVersion, type ExtraFile } from './pem-export.js';
+import type { PemFiles } from '../pki/pem-files.js';
 
 const FILE_NAMES = ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem'] as const;
 const FILE_KEYS: Record<(typeof FILE_NAMES)[number], keyof PemFiles> = {

@@ -19,17 +19,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { AcmectlError, OperationError, UsageError } from '../core/errors.js';
+import { AcmectlError, OperationError, UsageError } from '../domain/errors.js';
 import { describeError, fsyncDirectory, writeFileAtomic } from './atomic-file.js';
 import { errorCode, nodeExportFs, type ExportFs } from './export-fs.js';
+import type { PemFiles } from '../pki/pem-files.js';
 
-/** The PEM texts of one certificate version. */
-export interface PemFiles {
-  certPem: string;
-  chainPem: string;
-  fullchainPem: string;
-  keyPem: string;
-}
 
 export interface PemExportRequest {
   /** The export directory (`--out`); created with mode 0700 when missing. */

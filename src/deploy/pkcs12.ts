@@ -3,9 +3,9 @@
 import { createCipheriv, createHash, createHmac, createPrivateKey, pbkdf2Sync, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import forge from 'node-forge';
-import { OperationError } from '../core/errors.js';
-import { pemCertificateBlocks } from '../core/pem.js';
-import type { PemFiles } from './pem-export.js';
+import { OperationError } from '../domain/errors.js';
+import { pemCertificateBlocks } from '../pki/pem.js';
+import type { PemFiles } from '../pki/pem-files.js';
 
 export interface Pkcs12Options {
   /** Any string; the caller refuses an empty one (see {@link readPkcs12Password}). */

@@ -1,6 +1,6 @@
 import { lstat, readdir, readlink, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../domain/errors.js';
 
 /**
  * Removes what the exporter wrote for a certificate: the link `<out>/<name>` and the version directories

@@ -10,7 +10,7 @@
  * the `consul+https` scheme, timeout → `?timeout=` (milliseconds). `--ca-bundle`, `tls_verify` and `servername`
  * apply to consul+https only; `dc` picks another datacenter than the agent's own.
  */
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import { checkKnownParameters, networkOptions, redactStoreUrl, storeSecret } from './url-options.js';
 import type { NetworkOptions, StoreOpenContext } from './url-options.js';
 

@@ -28,13 +28,13 @@ import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { hostname } from 'node:os';
 import { rootCertificates } from 'node:tls';
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../domain/errors.js';
 import type { ConsulStoreConfig } from './consul-url.js';
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
-import { compareUtf8 } from './memory.js';
+import { compareUtf8 } from '../domain/compare-utf8.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 import { expiryOf } from './put-options.js';
-import { describeSocketError, isCertificateError } from '../core/network-failure.js';
+import { describeSocketError, isCertificateError } from '../domain/network-failure.js';
 
 /** Consul's default kv_max_value_size: 512 KiB per value. */
 export const CONSUL_VALUE_LIMIT_BYTES = 512 * 1024;

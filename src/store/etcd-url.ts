@@ -7,7 +7,7 @@
  *
  * The URL text is parsed by hand because it may list several hosts, which WHATWG URL cannot parse.
  */
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import {
   checkKnownParameters,
   networkOptions,

@@ -24,13 +24,13 @@
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { AcmectlError, OperationError } from '../core/errors.js';
+import { AcmectlError, OperationError } from '../domain/errors.js';
 import type { EtcdStoreConfig } from './etcd-url.js';
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
-import { compareUtf8 } from './memory.js';
+import { compareUtf8 } from '../domain/compare-utf8.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 import { expiryOf } from './put-options.js';
-import { isCertificateError } from '../core/network-failure.js';
+import { isCertificateError } from '../domain/network-failure.js';
 
 /**
  * The largest value the etcd store accepts. etcd refuses any request over its --max-request-bytes (1.5 MiB

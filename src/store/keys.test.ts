@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import { MAX_SEGMENT_BYTES, storeKey, storePrefix } from './keys.js';
 
 describe('storeKey', () => {

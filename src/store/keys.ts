@@ -5,7 +5,7 @@
  * and never act as a pattern (`*`, `?`, `[` are plain characters; backends that list with patterns must
  * escape them, see the notes in ARCHITECTURE.md).
  */
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 
 /** Longest segment in UTF-8 bytes; the usual file-name limit, so a segment can always become a file name. */
 export const MAX_SEGMENT_BYTES = 255;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AbortedError } from '../core/errors.js';
+import { AbortedError } from '../domain/errors.js';
 import { LeaseKeeper, leaseTestControls, type LeasePrimitives } from './lease.js';
 import type { Lease } from './store.js';
 

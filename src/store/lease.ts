@@ -4,7 +4,7 @@
  * busy lock) lives here once, so sqlite, memory and later redis/etcd/consul/vault behave the same.
  */
 import { randomUUID } from 'node:crypto';
-import { AbortedError, abortedError } from '../core/errors.js';
+import { AbortedError, abortedError } from '../domain/errors.js';
 import type { Lease, LockOptions } from './store.js';
 
 /**

@@ -3,6 +3,7 @@
  * shared with other processes. It honours the full Store contract so the contract suite can pin the
  * semantics the persistent backends must match.
  */
+import { compareUtf8 } from '../domain/compare-utf8.js';
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 import { expiryOf } from './put-options.js';
@@ -151,10 +152,4 @@ function toEntry(entry: StoredEntry): Entry {
   const result: Entry = { value: new Uint8Array(entry.value), rev: String(entry.rev) };
   if (entry.expiresAt !== undefined) result.expiresAt = entry.expiresAt;
   return result;
-}
-
-
-/** UTF-8 byte order (= code point order), the order SQLite, Redis and etcd list keys in. */
-export function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }

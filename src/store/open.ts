@@ -4,7 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import { parseConsulUrl } from './consul-url.js';
 import type { ConsulStoreConfig } from './consul-url.js';
 import { parseEtcdUrl } from './etcd-url.js';

@@ -1,4 +1,5 @@
-import { MemoryStore, compareUtf8 } from './memory.js';
+import { compareUtf8 } from '../domain/compare-utf8.js';
+import { MemoryStore } from './memory.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 
 /**

@@ -2,7 +2,7 @@
  * Parsing of `redis://` and `rediss://` store URLs (SPEC §5). Loaded on every CLI start, so it imports
  * nothing heavy: the client lives in redis.ts, which open.ts imports only when a redis store is opened.
  */
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import {
   checkKnownParameters,
   networkOptions,

@@ -20,9 +20,9 @@
 import { createHash } from 'node:crypto';
 import { rootCertificates, type ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
-import { AcmectlError, OperationError } from '../core/errors.js';
+import { AcmectlError, OperationError } from '../domain/errors.js';
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
-import { compareUtf8 } from './memory.js';
+import { compareUtf8 } from '../domain/compare-utf8.js';
 import type { RedisStoreConfig } from './redis-url.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 import { checkPutOptions } from './put-options.js';

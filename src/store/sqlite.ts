@@ -9,7 +9,7 @@
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { AcmectlError, OperationError } from '../core/errors.js';
+import { AcmectlError, OperationError } from '../domain/errors.js';
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 import { expiryOf } from './put-options.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 
 /**
  * Options every network store takes from its URL's query (SPEC §5), e.g.

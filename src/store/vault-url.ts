@@ -17,7 +17,7 @@
  *   namespace                                              Vault Enterprise namespace (X-Vault-Namespace)
  *   timeout, tls_verify, servername (tls_server_name)      see url-options.ts; host, port, https, kv_path: the URL
  */
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import {
   checkKnownParameters,
   networkOptions,

@@ -28,13 +28,14 @@ import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../domain/errors.js';
 import { LeaseKeeper, type LeasePrimitives } from './lease.js';
-import { compareUtf8 } from './memory.js';
+import { compareUtf8 } from '../domain/compare-utf8.js';
+import { mapWithConcurrency } from '../domain/concurrency.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 import type { VaultStoreConfig } from './vault-url.js';
 import { expiryOf } from './put-options.js';
-import { isCertificateError } from '../core/network-failure.js';
+import { isCertificateError } from '../domain/network-failure.js';
 
 /**
  * Largest value the store accepts. Values travel base64-encoded (4/3 of their size) and Vault's integrated
@@ -206,7 +207,7 @@ class VaultStore implements Store {
         else candidates.push(next.folder + name);
       }
     }
-    const listed = await mapConcurrently(candidates, LIST_CONCURRENCY, async (key) => {
+    const listed = await mapWithConcurrency(candidates, LIST_CONCURRENCY, async (key) => {
       const path = this.#entriesRoot + key;
       const latest = await this.#readLatest(path, operation);
       const state = entryState(latest.data, Date.now()).kind;
@@ -623,20 +624,6 @@ class ReusedSocketReset extends Error {
   constructor(cause: unknown) {
     super('the server closed a kept-alive connection', { cause });
   }
-}
-
-/** Maps each item through `work`, at most `limit` at a time; results in input order. */
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function entryState(data: Record<string, unknown> | null, now: number): EntryState {

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pemCertificateBlocks } from '../../src/core/pem.js';
+import { pemCertificateBlocks } from '../../src/pki/pem.js';
 import { certificateOf, keyMatchesCertificate, opensslVerify } from '../support/certificates.js';
 import { pebbleArgs, runCli } from '../support/cli.js';
 import { requestText, withPebble } from '../support/pebble.js';

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OperationError } from '../../src/core/errors.js';
+import { OperationError } from '../../src/domain/errors.js';
 import { storeKey, storePrefix } from '../../src/store/keys.js';
 import { leaseTestControls } from '../../src/store/lease.js';
 import type { Lease, Store } from '../../src/store/store.js';

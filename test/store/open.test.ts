@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { OperationError, UsageError } from '../../src/core/errors.js';
+import { OperationError, UsageError } from '../../src/domain/errors.js';
 import { openStore, parseStoreUrl, type StoreUrl } from '../../src/store/open.js';
 import { tempDir } from '../support/temp-dir.js';
 

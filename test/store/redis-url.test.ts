@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/core/errors.js';
+import { UsageError } from '../../src/domain/errors.js';
 import { parseStoreUrl } from '../../src/store/open.js';
 import { parseRedisUrl, type RedisStoreConfig } from '../../src/store/redis-url.js';
 import type { StoreOpenContext } from '../../src/store/url-options.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OperationError } from '../../src/core/errors.js';
+import { OperationError } from '../../src/domain/errors.js';
 import { openStore, type StoreUrlContext } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { startRedis, type RedisServerHandle } from '../support/redis-server.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { OperationError } from '../../src/core/errors.js';
+import { OperationError } from '../../src/domain/errors.js';
 import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../src/store/sqlite.js';
 import { tempDir } from '../support/temp-dir.js';
 import { describeStoreContract } from './contract.js';

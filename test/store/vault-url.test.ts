@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/core/errors.js';
+import { UsageError } from '../../src/domain/errors.js';
 import { parseStoreUrl } from '../../src/store/open.js';
 import { parseVaultUrl, SecretText, type VaultStoreConfig } from '../../src/store/vault-url.js';
 import { tempDir } from '../support/temp-dir.js';

@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OperationError } from '../../src/core/errors.js';
+import { OperationError } from '../../src/domain/errors.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { VAULT_MAX_VALUE_BYTES } from '../../src/store/vault.js';

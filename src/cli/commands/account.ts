@@ -1,13 +1,13 @@
 import { resolveCaDirectory } from '../../acme/directory-presets.js';
-import { generatePrivateKey } from '../../acme/keys.js';
+import { generatePrivateKey } from '../../pki/keys.js';
 import { describeProblem } from '../../acme/problem.js';
 import type { FlagValues } from '../../config/resolve.js';
 import { deactivateAccount, keyTypeOf, noAccountError, rolloverAccountKey, showAccount, updateAccountContact } from '../../core/account-lifecycle.js';
 import type { AccountSelector, PendingKeyOutcome } from '../../core/account-lifecycle.js';
 import { accountKey, findAccountEntry, listAccounts, readAccountEntry, registerAccount } from '../../core/accounts.js';
 import type { AccountRecord } from '../../core/accounts.js';
-import { UsageError } from '../../core/errors.js';
-import type { CaConnectorOptions } from '../../core/issue.js';
+import { UsageError } from '../../domain/errors.js';
+import type { CaConnectorOptions } from '../../core/issue-request.js';
 import type { Store } from '../../store/store.js';
 import { caConnector } from '../ca-connector.js';
 import { eabSource } from '../eab-source.js';

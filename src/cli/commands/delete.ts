@@ -2,7 +2,7 @@ import { deleteCertificate } from '../../core/certificate-admin.js';
 import { resolve } from 'node:path';
 import { checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 

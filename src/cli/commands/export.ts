@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { exportCertificate } from '../../core/certificate-admin.js';
 import { checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';

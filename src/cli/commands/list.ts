@@ -1,5 +1,5 @@
 import { readAllCertificates, summarize } from '../../core/certificate-list.js';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 import { formatTable } from '../table.js';

@@ -1,7 +1,7 @@
 import { REVOCATION_REASONS, revokeCertificate } from '../../core/certificate-admin.js';
 import type { RevocationReason } from '../../core/certificate-admin.js';
 import { checkCertificateName } from '../../core/certificate-record.js';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import { caConnector } from '../ca-connector.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';

@@ -1,10 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { commonNameOf, pemCertificateBlocks } from '../../core/pem.js';
+import { commonNameOf, pemCertificateBlocks } from '../../pki/pem.js';
 import { exportedPaths } from '../../deploy/pem-export.js';
 import { readCertificate, summarize } from '../../core/certificate-list.js';
 import { resolve } from 'node:path';
 import { chainTopIssuer, checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import { rateLimitOf, shownTime } from '../../core/rate-limit-memory.js';
 import { recordDecision } from '../../core/renewal-decision.js';
 import type { Command } from '../command.js';

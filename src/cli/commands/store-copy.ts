@@ -1,4 +1,4 @@
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import { copyStore } from '../../core/store-copy.js';
 import { openStore, parseStoreUrl } from '../../store/open.js';
 import { redactStoreUrl } from '../../store/url-options.js';

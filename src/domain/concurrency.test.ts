@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapWithConcurrency } from './renewal-run.js';
+import { mapWithConcurrency } from './concurrency.js';
 
 describe('mapWithConcurrency', () => {
   it('keeps at most `limit` in flight, runs everything, and keeps the order of results', async () => {

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, generateKeyPair } from 'node:crypto';
-import type { KeyType } from '../config/settings.js';
+import type { KeyType } from '../domain/choices.js';
 
 /** A new private key of the given type as PKCS#8 PEM, made with node:crypto (off the main thread). */
 export function generatePrivateKey(type: KeyType): Promise<string> {

@@ -1,4 +1,23 @@
-import type { ValidationFailure } from './validation-hints.js';
+import type { ChallengeMethod } from './choices.js';
+
+/** How this host answered the challenge: what a hint about a failed validation has to talk about. */
+export type AnswerSource = { method: 'standalone'; port: number } | { method: 'webroot'; webroot: string } | { method: 'store' };
+
+/** A failed HTTP-01 validation as the CA reported it. */
+export interface ValidationFailure {
+  /** Problem type, as the CA sent it (URN or short name). */
+  type: string;
+  identifier: string;
+  detail?: string;
+}
+
+/** The settings that decide how a certificate's challenges are answered (a part of its renewal settings). */
+export interface SolverSettings {
+  challenge: ChallengeMethod;
+  httpPort: number;
+  httpAddress: string | null;
+  webroot: string | null;
+}
 
 /** One HTTP-01 challenge to answer: GET /.well-known/acme-challenge/<token> must return keyAuthorization. */
 export interface Http01Challenge {

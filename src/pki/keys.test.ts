@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { KEY_TYPES } from '../config/settings.js';
+import { KEY_TYPES } from '../domain/choices.js';
 import { generatePrivateKey, jwkThumbprint, keyAuthorization } from './keys.js';
 
 describe('generatePrivateKey', () => {
