@@ -1,5 +1,6 @@
 import { Argument, Command as Commander, Option } from 'commander';
 import { KEY_TYPES, CHALLENGE_METHODS } from '../domain/choices.js';
+import { COMPLETION_SHELLS } from './completion-shells.js';
 import { PRESET_NAMES } from '../acme/directory-presets.js';
 import type { Command, CommandInput } from './command.js';
 import type { GlobalOptions } from './context.js';
@@ -198,7 +199,7 @@ export function buildProgram(dispatch: Dispatch): Commander {
   program
     .command('completion')
     .description('print the shell completion script')
-    .addArgument(new Argument('<shell>', 'the shell').choices(['bash']))
+    .addArgument(new Argument('<shell>', 'the shell').choices(COMPLETION_SHELLS))
     .action(run(async () => (await import('./commands/completion.js')).completionOf(program) as Command<never>));
 
   for (const command of leafCommands(program)) addGlobalOptions(command);
