@@ -11,7 +11,7 @@ export interface StoreCopyOptions {
   overwrite?: boolean;
 }
 
-/** `acmectl store copy --from URL --to URL`: accounts and certificates move between stores (SPEC §5). */
+/** `acmectl store copy --from URL --to URL`: accounts and certificates move between stores (docs/cli.md#store-copy). */
 export const storeCopy: Command<StoreCopyOptions> = async ({ options, global, reporter, signal }) => {
   const ctx = await buildContext(global, {}, reporter, signal);
   const fromUrl = options.from ?? ctx.storeUrl;
