@@ -13,7 +13,7 @@ function __acmectl_path
             continue
         end
         switch $token
-            case --ca-bundle --challenge --concurrency --config --current-email --days --deploy-hook --eab-hmac-key --eab-kid --email --expiring --format --from --hook-timeout --http-address --http-port --key-type --name --order-timeout --out --password-file --post-hook --pre-hook --preferred-chain --profile --reason --request-timeout --server --store --to --version --webroot
+            case --ca-bundle --challenge --concurrency --config --current-email --days --deploy-hook --eab-hmac-key --eab-kid --email --expiring --format --from --hook-timeout --http-address --http-port --key-type --name --order-timeout --out --output --password-file --post-hook --pre-hook --preferred-chain --profile --reason --request-timeout --server --store --to --version --webroot
                 set skip 1
             case '-*'
             case '*'
@@ -82,7 +82,11 @@ complete -c acmectl -n '__acmectl_at \'renew\'' -l hook-timeout -x
 complete -c acmectl -n '__acmectl_at \'renew\'' -l request-timeout -x
 complete -c acmectl -n '__acmectl_at \'renew\'' -l order-timeout -x
 complete -c acmectl -n '__acmectl_at \'list\'' -l expiring -x
+complete -c acmectl -n '__acmectl_at \'list\'' -l format -x
+complete -c acmectl -n '__acmectl_at \'list\'' -l output -r -F
 complete -c acmectl -n '__acmectl_at \'ls\'' -l expiring -x
+complete -c acmectl -n '__acmectl_at \'ls\'' -l format -x
+complete -c acmectl -n '__acmectl_at \'ls\'' -l output -r -F
 complete -c acmectl -n '__acmectl_at \'show\'' -l pem
 complete -c acmectl -n '__acmectl_at \'serve\'' -l http-port -x
 complete -c acmectl -n '__acmectl_at \'serve\'' -l http-address -x

@@ -25,7 +25,7 @@ export interface CompletionPath {
 export type ValueCompletion = { kind: 'file' } | { kind: 'choice'; values: string[] } | { kind: 'free' };
 
 /** Options whose value is a path on this machine. */
-const FILE_OPTIONS = new Set(['--config', '--ca-bundle', '--webroot', '--out', '--password-file']);
+const FILE_OPTIONS = new Set(['--config', '--ca-bundle', '--webroot', '--out', '--output', '--password-file']);
 
 export function completionTree(program: Commander): CompletionTree {
   const globalOptions = longOptions(program.options);
@@ -35,7 +35,11 @@ export function completionTree(program: Commander): CompletionTree {
   const visit = (command: Commander, path: string): void => {
     for (const option of command.options) {
       if (!option.long || !(option.required || option.optional)) continue;
-      values.set(option.long, option.argChoices ? { kind: 'choice', values: option.argChoices } : FILE_OPTIONS.has(option.long) ? { kind: 'file' } : { kind: 'free' });
+      const value: ValueCompletion = option.argChoices ? { kind: 'choice', values: option.argChoices } : FILE_OPTIONS.has(option.long) ? { kind: 'file' } : { kind: 'free' };
+      const seen = values.get(option.long);
+      // One option name, different values in different commands (list --format table|json|prometheus, issue
+      // --format pem,combined): the scripts complete by the option alone, so they offer nothing for it.
+      values.set(option.long, seen && JSON.stringify(seen) !== JSON.stringify(value) ? { kind: 'free' } : value);
     }
     const subcommands = command.commands.filter((c) => c.name() !== 'help');
     paths.set(path, {

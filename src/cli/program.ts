@@ -88,7 +88,9 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .command('list')
     .alias('ls')
     .description('list certificates: name, domains, expiry, days left, status')
-    .option('--expiring <days>', 'only certificates with fewer days left')
+    .option('--expiring <days>', 'only certificates with fewer days left; exit 1 when there is any (a monitoring check)')
+    .addOption(new Option('--format <format>', 'table (default), json, or prometheus: metrics for node_exporter\'s textfile collector').choices(['table', 'json', 'prometheus']))
+    .option('--output <file>', 'with --format prometheus: write the metrics to this file (atomically) instead of stdout')
     .action(run(async () => (await import('./commands/list.js')).list as Command<never>));
 
   program

@@ -55,6 +55,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
         ? { windowStart: ari.windowStart, windowEnd: ari.windowEnd, renewAt: ari.renewAt, explanationURL: ari.explanationURL, fetchedAt: ari.fetchedAt, askAgainAfter: ari.retryAfter }
         : null,
       ...(rateLimit ? { rateLimit } : {}),
+      lastAttempt: record.lastAttempt ?? null,
     },
     () => [
       `name:        ${record.name}`,
@@ -66,6 +67,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       `key type:    ${settings.keyType}`,
       `valid:       ${current.notBefore} to ${current.notAfter}`,
       `renewal:     ${decision.renewalTime.toISOString()} (${decision.reason})`,
+      ...(record.lastAttempt ? [`last order:  ${record.lastAttempt.at}, ${record.lastAttempt.ok ? 'succeeded' : `failed: ${record.lastAttempt.error ?? 'unknown error'}`}`] : []),
       ...(ari
         ? [
             `ARI window:  ${ari.windowStart} to ${ari.windowEnd}, renewing at ${ari.renewAt}`,
