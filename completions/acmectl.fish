@@ -13,7 +13,7 @@ function __acmectl_path
             continue
         end
         switch $token
-            case --ca-bundle --challenge --concurrency --config --current-email --days --deploy-hook --eab-hmac-key --eab-kid --email --expiring --format --from --hook-timeout --http-address --http-port --key-type --name --order-timeout --out --output --password-file --post-hook --pre-hook --preferred-chain --profile --reason --request-timeout --server --store --to --version --webroot
+            case --ca-bundle --challenge --concurrency --config --current-email --days --deploy-hook --eab-hmac-key --eab-kid --email --expiring --failure-hook --format --from --hook-timeout --http-address --http-port --key-type --name --order-timeout --out --output --password-file --post-hook --pre-hook --preferred-chain --profile --reason --request-timeout --server --store --to --version --webroot
                 set skip 1
             case '-*'
             case '*'
@@ -62,6 +62,7 @@ complete -c acmectl -n '__acmectl_at \'issue\'' -l password-file -r -F
 complete -c acmectl -n '__acmectl_at \'issue\'' -l pre-hook -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l post-hook -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l deploy-hook -x
+complete -c acmectl -n '__acmectl_at \'issue\'' -l failure-hook -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l hook-timeout -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l force
 complete -c acmectl -n '__acmectl_at \'issue\'' -l dry-run
@@ -78,6 +79,7 @@ complete -c acmectl -n '__acmectl_at \'renew\'' -l run-deploy-hooks
 complete -c acmectl -n '__acmectl_at \'renew\'' -l pre-hook -x
 complete -c acmectl -n '__acmectl_at \'renew\'' -l post-hook -x
 complete -c acmectl -n '__acmectl_at \'renew\'' -l deploy-hook -x
+complete -c acmectl -n '__acmectl_at \'renew\'' -l failure-hook -x
 complete -c acmectl -n '__acmectl_at \'renew\'' -l hook-timeout -x
 complete -c acmectl -n '__acmectl_at \'renew\'' -l request-timeout -x
 complete -c acmectl -n '__acmectl_at \'renew\'' -l order-timeout -x

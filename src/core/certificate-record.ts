@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { ChallengeMethod, KeyType } from '../domain/choices.js';
 import type { ExportFormat } from '../deploy/formats.js';
+import type { HookCommands } from '../deploy/hooks.js';
 import { storeKey, storePrefix } from '../store/keys.js';
 import { OperationError, UsageError } from '../domain/errors.js';
 import { commonNameOf, pemCertificateBlocks } from '../pki/pem.js';
@@ -32,7 +33,7 @@ export interface RenewalSettings {
   keyType: KeyType;
   email: string | null;
   /** Hook commands given at issue time; renew runs them again. */
-  hooks: { pre: string | null; post: string | null; deploy: string | null };
+  hooks: HookCommands;
   /** Formats written beside the PEM files on every renewal ('pem' is always written). */
   formats: ExportFormat[];
   /** Where the PKCS#12 password is read from at renewal (the password itself is never stored). */
@@ -158,7 +159,8 @@ export function decodeRecord(bytes: Uint8Array, key: string): CertificateRecord 
     throw new OperationError(`the store entry ${key} is not a certificate record this version of acmectl understands`);
   }
   // Fields added after the first records were written get their defaults.
-  record.settings.hooks ??= { pre: null, post: null, deploy: null };
+  record.settings.hooks ??= { pre: null, post: null, deploy: null, failure: null };
+  record.settings.hooks.failure ??= null;
   record.settings.formats ??= ['pem'];
   record.settings.pkcs12PasswordFile ??= null;
   record.settings.caBundlePem ??= null;

@@ -116,7 +116,7 @@ function request(ca: ScriptedCa, overrides: Partial<IssueRequest> = {}): IssueRe
       out: null,
       keyType: 'ec256',
       email: 'ops@example.com',
-      hooks: { pre: null, post: null, deploy: null },
+      hooks: { pre: null, post: null, deploy: null, failure: null },
       formats: ['pem'],
       pkcs12PasswordFile: null,
       caBundlePem: null,

@@ -35,7 +35,7 @@ function record(overrides: Partial<CertificateRecord> = {}, notAfter = LATER(-60
       out: null,
       keyType: 'ec256',
       email: 'ops@example.com',
-      hooks: { pre: null, post: null, deploy: null },
+      hooks: { pre: null, post: null, deploy: null, failure: null },
       formats: ['pem'],
       pkcs12PasswordFile: null,
       caBundlePem: null,

@@ -33,7 +33,7 @@ function request(ca: ScriptedCa, name: string, hooks: Partial<RenewalSettings['h
       out: null,
       keyType: 'ec256',
       email: null,
-      hooks: { pre: null, post: null, deploy: null, ...hooks },
+      hooks: { pre: null, post: null, deploy: null, failure: null, ...hooks },
       formats: ['pem'],
       pkcs12PasswordFile: null,
       caBundlePem: null,
@@ -81,8 +81,8 @@ function hookLog(dir: string): { append: (line: string) => string; lines: () => 
   };
 }
 
-function runOptions(hooks: RunOptions['hooks']): RunOptions {
-  return { concurrency: 2, hooks, runHooks: true, hookTimeoutMs: 10_000, delayBeforeFirstOrderMs: 0 };
+function runOptions(hooks: Partial<RunOptions['hooks']>): RunOptions {
+  return { concurrency: 2, hooks: { pre: null, post: null, deploy: null, failure: null, ...hooks }, runHooks: true, hookTimeoutMs: 10_000, delayBeforeFirstOrderMs: 0 };
 }
 
 const outcomes = (summary: RunSummary): Record<string, string> => Object.fromEntries(summary.items.map((item) => [item.name, item.outcome]));
@@ -149,5 +149,53 @@ describe('runRenewals and the hooks', () => {
     expect(ca.calls('newOrder')).toBe(ordered);
     expect(log.lines()).toEqual([`deploy d.example ${join(hereDir, 'd.example')}`]);
     expect(summary.failed).toBe(false);
+  });
+});
+
+describe('runRenewals and the failure hook', () => {
+  it('runs the failure hook once after a run in which certificates failed, with their names and reasons', async () => {
+    const ca = new ScriptedCa();
+    const store = new MemoryStore();
+    const dir = tempDir('core-run');
+    const log = hookLog(dir);
+    ca.hold('newOrder', 'a.example').fail(new AcmeProblemError('the CA refused creating the order', { type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: 'a.example is forbidden' }));
+    ca.hold('newOrder', 'b.example').fail(new AcmeProblemError('the CA refused creating the order', { type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: 'b.example too' }));
+    const failure = log.append('failure [$ACMECTL_FAILED] $(printf %s "$ACMECTL_FAILURES" | tr "\\n" "|")');
+    // The same command stored with a certificate and given for the run runs once.
+    const requests = [request(ca, 'a.example', { failure }), request(ca, 'b.example'), request(ca, 'c.example')];
+
+    const summary = await runRenewals(requests, runOptions({ post: log.append('post'), failure }), host(store, ca, dir));
+
+    expect(outcomes(summary)).toEqual({ 'a.example': 'failed', 'b.example': 'failed', 'c.example': 'issued' });
+    const lines = log.lines();
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe('post');
+    expect(lines[1]).toMatch(/^failure \[a\.example b\.example\] a\.example: .*a\.example is forbidden.*\|b\.example: .*b\.example too/);
+    expect(summary.hooks.map((h) => h.kind)).toEqual(['post', 'failure']);
+  });
+
+  it('runs a stored failure hook of the failed certificate only, and none when nothing failed', async () => {
+    const ca = new ScriptedCa();
+    const store = new MemoryStore();
+    const dir = tempDir('core-run');
+    const log = hookLog(dir);
+    const ok = await runRenewals([request(ca, 'a.example', { failure: log.append('failure a') })], runOptions({}), host(store, ca, dir));
+    expect(ok.failed).toBe(false);
+    expect(log.lines()).toEqual([]);
+
+    ca.hold('newOrder', 'c.example').fail(new AcmeProblemError('the CA refused creating the order', { type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: 'no' }));
+    const requests = [request(ca, 'b.example', { failure: log.append('failure of b') }), request(ca, 'c.example', { failure: log.append('failure of c [$ACMECTL_FAILED]') })];
+    await runRenewals(requests, runOptions({}), host(store, ca, dir));
+    expect(log.lines()).toEqual(['failure of c [c.example]']);
+  });
+
+  it('counts a failed deploy hook as a failure of its certificate', async () => {
+    const ca = new ScriptedCa();
+    const store = new MemoryStore();
+    const dir = tempDir('core-run');
+    const log = hookLog(dir);
+    const summary = await runRenewals([request(ca, 'a.example')], runOptions({ deploy: 'exit 3', failure: log.append('failure [$ACMECTL_FAILED] $ACMECTL_FAILURES') }), host(store, ca, dir));
+    expect(summary.failed).toBe(true);
+    expect(log.lines()).toEqual(['failure [a.example] a.example: deploy hook "exit 3" failed with exit code 3']);
   });
 });

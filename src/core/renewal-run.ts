@@ -1,6 +1,6 @@
 import type { SolverPool } from '../challenge/solver-pool.js';
-import { deployHookEnv, postHookEnv, uniqueHookCommands } from '../deploy/hooks.js';
-import type { HookOutcome, HookRequest } from '../deploy/hooks.js';
+import { deployHookEnv, describeHookFailure, failureHookEnv, postHookEnv, uniqueHookCommands } from '../deploy/hooks.js';
+import type { HookCommands, HookOutcome, HookRequest } from '../deploy/hooks.js';
 import { exportedPaths } from '../deploy/pem-export.js';
 import { exportDirectoryOf } from './certificate-record.js';
 import type { CertificateRecord } from './certificate-record.js';
@@ -11,6 +11,10 @@ import type { IssueResult } from './issue.js';
 import type { CaConnector, IssueRequest } from './issue-request.js';
 import type { Store } from '../store/store.js';
 import type { RenewalSettings } from './certificate-record.js';
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 /** What happened to one certificate in a run. */
 export type RunItemResult = { name: string } & ({ outcome: 'failed'; error: unknown } | IssueResult);
@@ -25,7 +29,7 @@ export interface RunSummary {
 export interface RunOptions {
   concurrency: number;
   /** Hooks given for the whole run (command line, config); each certificate's stored hooks are added. */
-  hooks: { pre: string | null; post: string | null; deploy: string | null };
+  hooks: HookCommands;
   /** False for a dry run unless --run-deploy-hooks. */
   runHooks: boolean;
   hookTimeoutMs: number;
@@ -56,12 +60,15 @@ export interface RunDependencies {
  */
 export async function runRenewals(requests: IssueRequest[], options: RunOptions, deps: RunDependencies): Promise<RunSummary> {
   const hooks: HookOutcome[] = [];
+  const hookFailures: { name: string; reason: string }[] = [];
   const runHooks = async (kind: HookRequest['kind'], commands: string[], env: Record<string, string>): Promise<HookOutcome[]> => {
     const outcomes: HookOutcome[] = [];
     for (const command of commands) {
       const outcome = await deps.runHook({ kind, command, env, timeoutMs: options.hookTimeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
       outcomes.push(outcome);
       hooks.push(outcome);
+      // A deploy hook belongs to its certificate; a pre/post hook to the run ("-").
+      if (!outcome.ok) hookFailures.push({ name: env.ACMECTL_CERT_NAME ?? '-', reason: describeHookFailure(outcome) });
     }
     return outcomes;
   };
@@ -122,6 +129,16 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
     const renewed = items.filter((i) => i.outcome === 'issued').map((i) => i.name);
     const failed = items.filter((i) => i.outcome === 'failed').map((i) => i.name);
     await runHooks('post', postCommands, postHookEnv(renewed, failed));
+  }
+  // Once per failed run, so that a failure can page someone (a cron job's mail is easy to miss).
+  const failures = [
+    ...items.flatMap((i) => (i.outcome === 'failed' ? [{ name: i.name, reason: errorMessage(i.error) }] : [])),
+    ...hookFailures,
+  ];
+  if (failures.length > 0 && options.runHooks) {
+    const failedNames = new Set(failures.map((f) => f.name));
+    const failureCommands = uniqueHookCommands([options.hooks.failure, ...requests.filter((r) => failedNames.has(r.name)).map((r) => r.settings.hooks.failure)]);
+    await runHooks('failure', failureCommands, failureHookEnv(failures));
   }
   await deps.solvers.closeAll();
   return { items, hooks, failed: items.some((i) => i.outcome === 'failed') || hooks.some((h) => !h.ok) };

@@ -21,7 +21,10 @@ import type { Readable } from 'node:stream';
 import { describeError } from './atomic-file.js';
 import type { ExportedPaths } from './pem-export.js';
 
-export type HookKind = 'pre' | 'post' | 'deploy';
+export type HookKind = 'pre' | 'post' | 'deploy' | 'failure';
+
+/** The hook commands of a certificate or a run, by kind (null: none). */
+export type HookCommands = Record<HookKind, string | null>;
 
 export interface HookRequest {
   kind: HookKind;
@@ -273,6 +276,17 @@ export function deployHookEnv(certificate: DeployHookCertificate): Record<string
     ACMECTL_NOT_AFTER: certificate.notAfter,
     RENEWED_LINEAGE: certificate.paths.dir,
     RENEWED_DOMAINS: domains,
+  };
+}
+
+/**
+ * The environment of a failure hook: the names of the certificates that failed, space separated, and one line
+ * "name: reason" per failure (a failed hook is named by its kind and command).
+ */
+export function failureHookEnv(failures: readonly { name: string; reason: string }[]): Record<string, string> {
+  return {
+    ACMECTL_FAILED: [...new Set(failures.map((f) => f.name))].join(' '),
+    ACMECTL_FAILURES: failures.map((f) => `${f.name}: ${f.reason.replace(/\s+/g, ' ')}`).join('\n'),
   };
 }
 

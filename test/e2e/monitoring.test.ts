@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,17 @@ afterAll(async () => pebble?.stop());
 const issue = (names: string[], extra: string[] = []) =>
   runCli(['issue', ...names, ...pebbleArgs(pebble), '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos', ...extra], { home });
 const show = async (name: string) => JSON.parse((await runCli(['show', name, '--json'], { home })).stdout) as { notAfter: string; versions: { issuedAt: string }[]; lastAttempt: { at: string; ok: boolean; error?: string } | null };
+
+/** Runs `fn` while something else listens on Pebble's HTTP-01 port: acmectl's responder cannot start. */
+async function withPortTaken<T>(fn: () => Promise<T>): Promise<T> {
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(pebble.httpPort, '127.0.0.1', resolve));
+  try {
+    return await fn();
+  } finally {
+    await new Promise((resolve) => squatter.close(resolve));
+  }
+}
 
 /** promtool (from Debian's prometheus package) is the real parser and linter of the text format. */
 function promtoolCheck(text: string): void {
@@ -44,9 +56,9 @@ describe('monitoring: list --format prometheus, --expiring, the last attempt', (
   it('writes metrics promtool accepts, with expiry, last success and last attempt per certificate', async () => {
     expect((await issue(['ok.monitor.test'])).code).toBe(0);
     expect((await issue(['bad.monitor.test'])).code).toBe(0);
-    // A forced renewal that cannot be validated (nothing answers on this port) is a failed attempt.
-    const failed = await issue(['bad.monitor.test'], ['--force', '--http-port', '1', '--order-timeout', '20']);
-    expect(failed.code).not.toBe(0);
+    // A forced renewal that cannot answer challenges (its port is taken) is a failed attempt.
+    const failed = await withPortTaken(() => issue(['bad.monitor.test'], ['--force']));
+    expect(failed.code).toBe(1);
 
     const result = await runCli(['list', '--format', 'prometheus'], { home });
     expect(result.code).toBe(0);
@@ -62,7 +74,7 @@ describe('monitoring: list --format prometheus, --expiring, the last attempt', (
     expect(values.get('acmectl_certificate_last_attempt_success|ok.monitor.test')).toBe(1);
     expect(values.get('acmectl_certificate_last_attempt_success|bad.monitor.test')).toBe(0);
     expect(values.get('acmectl_certificate_last_attempt_timestamp_seconds|bad.monitor.test')).toBe(Math.floor(Date.parse(bad.lastAttempt!.at) / 1000));
-    expect(values.get('acmectl_certificate_last_attempt_timestamp_seconds|bad.monitor.test')).toBeGreaterThan(values.get('acmectl_certificate_last_success_timestamp_seconds|bad.monitor.test')!);
+    expect(Date.parse(bad.lastAttempt!.at)).toBeGreaterThan(Date.parse(bad.versions[0]!.issuedAt));
     expect(values.get('acmectl_certificate_revoked|ok.monitor.test')).toBe(0);
     // The failure is kept with the record, for show and scripts.
     expect(bad.lastAttempt).toMatchObject({ ok: false });
@@ -94,5 +106,23 @@ describe('monitoring: list --format prometheus, --expiring, the last attempt', (
   it('refuses --output without --format prometheus, and prometheus with --json on stdout (exit 2)', async () => {
     expect((await runCli(['list', '--output', 'x.prom'], { home })).code).toBe(2);
     expect((await runCli(['list', '--format', 'prometheus', '--json'], { home })).code).toBe(2);
+  });
+});
+
+describe('--failure-hook', () => {
+  it('is stored with the certificate and runs once when its renewal fails, with the names and reasons', async () => {
+    const own = tempDir('failure-hook');
+    const log = join(own, 'failures.log');
+    const hook = `printf '%s|%s\\n' "$ACMECTL_FAILED" "$ACMECTL_FAILURES" >> '${log}'`;
+    const first = await runCli(['issue', 'paged.monitor.test', ...pebbleArgs(pebble), '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos', '--failure-hook', hook], { home: own });
+    expect(first.code).toBe(0);
+    expect(() => readFileSync(log)).toThrow(); // nothing failed: the hook did not run
+
+    // The stored port is taken: the renewal fails before any order, and the stored hook pages.
+    const renew = await withPortTaken(() => runCli(['renew', '--force'], { home: own }));
+    expect(renew.code).toBe(1);
+    const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^paged\.monitor\.test\|paged\.monitor\.test: .*port/);
   });
 });

@@ -67,7 +67,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     out: ctx.sources.out === 'flag' ? resolve(ctx.exportDir) : null,
     keyType: settings.keyType,
     email,
-    hooks: { pre: settings.preHook, post: settings.postHook, deploy: settings.deployHook },
+    hooks: { pre: settings.preHook, post: settings.postHook, deploy: settings.deployHook, failure: settings.failureHook },
     formats,
     pkcs12PasswordFile,
     // Kept for renewals, revocation and other hosts; without --ca-bundle, the one stored for this CA is used.
@@ -108,7 +108,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
       [{ name, identifiers, settings: renewal, force: force === true, account: { email, agreeTos: settings.agreeTos, eab, ...(fetchEab ? { fetchEab } : {}) }, orderFrom, dryRun: dryRun === true }],
       {
         concurrency: 1,
-        hooks: { pre: null, post: null, deploy: null },
+        hooks: { pre: null, post: null, deploy: null, failure: null },
         runHooks: !dryRun || runDeployHooks === true,
         hookTimeoutMs: settings.hookTimeout * 1000,
         delayBeforeFirstOrderMs: 0,

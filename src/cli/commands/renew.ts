@@ -94,7 +94,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     if (!force && !dryRun) requests.forEach((request, index) => ahead[index] && reporter.info(`${request.name}: ${dueReason(records[index]!, request, startedAt)}`));
     const summary = await executeRun(ctx, store, requests, {
       concurrency: ctx.settings.concurrency,
-      hooks: { pre: ctx.settings.preHook, post: ctx.settings.postHook, deploy: ctx.settings.deployHook },
+      hooks: { pre: ctx.settings.preHook, post: ctx.settings.postHook, deploy: ctx.settings.deployHook, failure: ctx.settings.failureHook },
       runHooks: !dryRun || runDeployHooks === true,
       hookTimeoutMs: ctx.settings.hookTimeout * 1000,
       delayBeforeFirstOrderMs: sleepMs,
