@@ -1,7 +1,7 @@
 /**
  * The consul store against the in-repo Consul STAND-IN (test/support/consul-standin.ts): no Consul server can be
- * installed here. The same contract suite runs against a real Consul in test/store/consul-real.test.ts when
- * ACMECTL_TEST_CONSUL_URL is set. The cross-process races use the BUILT code: run `npx tsc -p tsconfig.build.json`
+ * installed here. The same contract suite runs against a real Consul in test/store/consul-real.test.ts, with
+ * `npm run test:real-stores` (not part of `npm test`). The cross-process races use the BUILT code: run `npx tsc -p tsconfig.build.json`
  * after changing src/.
  */
 import { execFileSync } from 'node:child_process';
