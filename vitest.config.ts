@@ -12,7 +12,8 @@ export default defineConfig({
     // e2e suites start their own Pebble on free ports; two cores, so keep parallelism modest.
     maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
-    // Gives the run its own TMPDIR and fails the run when anything is left in it at the end.
-    globalSetup: ['./test/support/temp-guard.ts'],
+    // Fails the run at once when dist/ is not the build of src/ (the e2e tests run the built code); gives the run
+    // its own TMPDIR and fails the run when anything is left in it at the end.
+    globalSetup: ['./test/support/build-guard.ts', './test/support/temp-guard.ts'],
   },
 });

@@ -8,12 +8,16 @@ const VITEST = join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 const CONFIG = 'test/support/fixtures/summary-reporter/vitest.config.ts';
 const FIXTURES = 'test/support/fixtures/summary-reporter';
 
-/** Runs a child vitest on the fixture files whose names contain one of `filters`, with the summary reporter. */
-function runFixtures(filters: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * Runs a child vitest on the fixture files whose names contain one of `filters`, with the summary reporter;
+ * with `globalSetupFails`, its global setup throws first.
+ */
+function runFixtures(filters: string[], { globalSetupFails = false } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   // Nothing of this vitest worker's own environment (VITEST_POOL_ID and the like) leaks into the child run.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST')));
   env['ACMECTL_FIXTURE_CACHE_DIR'] = tempDir('fixture-cache');
   env['NO_COLOR'] = '1';
+  if (globalSetupFails) env['ACMECTL_FIXTURE_GLOBAL_SETUP_FAILS'] = '1';
   return new Promise((resolve) => {
     execFile(process.execPath, [VITEST, 'run', '--config', CONFIG, ...filters], { cwd: REPO_ROOT, env, timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
@@ -38,5 +42,18 @@ describe('the summary reporter', () => {
     const run = await runFixtures(['passes']);
     expect(closingLine(run.stdout), run.stdout + run.stderr).toBe('1 passed, 0 failed, 0 skipped');
     expect(run.code).toBe(0);
+  });
+
+  it('counts an error thrown outside any test as a failure, though every test passed', async () => {
+    const run = await runFixtures(['unhandled-error']);
+    expect(closingLine(run.stdout), run.stdout + run.stderr).toBe('1 passed, 1 failed (1 error outside any test), 0 skipped');
+    expect(run.code).not.toBe(0);
+  });
+
+  it('does not say "0 failed" when the run failed before any test (a global setup threw)', async () => {
+    const run = await runFixtures(['passes'], { globalSetupFails: true });
+    expect(run.stderr).toContain('the global setup failed (on purpose)');
+    expect(closingLine(run.stdout), run.stdout + run.stderr).toBe('0 passed, 1 failed (the run failed outside the tests: see its error), 0 skipped');
+    expect(run.code).not.toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import type { Reporter, SerializedError, TestCase, TestModule, TestRunEndReason } from 'vitest/node';
 
 import { takeLeftoverReport } from './temp-guard.js';
 
@@ -8,10 +8,12 @@ import { takeLeftoverReport } from './temp-guard.js';
  *
  * A test that could not run because a beforeAll of its file or describe threw (a server that could not be
  * installed or started) is a failure, not a skip, although vitest reports it as skipped: the line then says
- * "N failed (M could not run: setup failed in FILE, ...)".
+ * "N failed (M could not run: setup failed in FILE, ...)". Errors thrown outside any test (an unhandled
+ * rejection, a throwing timer) count as failures too, and so does a run that failed with no test to blame (a
+ * global setup that threw): vitest exits non-zero for them, and the line must not say "0 failed" then.
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>, reason: TestRunEndReason): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     let couldNotRun = 0;
     const setupFailedIn = new Set<string>();
@@ -34,9 +36,19 @@ export default class SummaryReporter implements Reporter {
       counts.failed++;
       process.exitCode = 1;
     }
-    if (couldNotRun > 0) process.exitCode = 1;
-    const notRun = couldNotRun > 0 ? ` (${couldNotRun} could not run: setup failed in ${[...setupFailedIn].sort().join(', ')})` : '';
-    process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed${notRun}, ${counts.skipped} skipped\n`);
+    const notes: string[] = [];
+    if (couldNotRun > 0) notes.push(`${couldNotRun} could not run: setup failed in ${[...setupFailedIn].sort().join(', ')}`);
+    if (unhandledErrors.length > 0) {
+      counts.failed += unhandledErrors.length;
+      notes.push(`${unhandledErrors.length} ${unhandledErrors.length === 1 ? 'error' : 'errors'} outside any test`);
+    }
+    if (reason === 'failed' && counts.failed === 0) {
+      counts.failed++;
+      notes.push('the run failed outside the tests: see its error');
+    }
+    if (notes.length > 0) process.exitCode = 1;
+    const said = notes.length > 0 ? ` (${notes.join('; ')})` : '';
+    process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed${said}, ${counts.skipped} skipped\n`);
   }
 }
 
