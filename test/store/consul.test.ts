@@ -316,6 +316,11 @@ describe('consul+https', () => {
 
   it('?tls_verify=false accepts any certificate', async () => {
     const store = await openStore(`${tlsStandin.url}?tls_verify=false`);
-    await store.close();
+    try {
+      expect((await store.put('tls/unverified', encode('v'))).ok).toBe(true);
+      expect(decode((await store.get('tls/unverified'))!.value)).toBe('v');
+    } finally {
+      await store.close();
+    }
   });
 });
