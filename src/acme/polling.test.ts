@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AbortedError, OperationError } from '../domain/errors.js';
-import { abortableSleep, POLL_DELAYS_MS, parseRetryAfter, pollUntil } from './polling.js';
+import { abortableSleep, parseRetryAfter, pollUntil } from './polling.js';
 
 /** A fake clock: sleep() advances time and records each delay. */
 function fakeClock(start = 1_000_000) {
@@ -72,10 +72,6 @@ describe('pollUntil', () => {
     await expect(promise).rejects.toThrow(/^interrupted by SIGTERM while waiting for the order$/);
     await expect(abortableSleep(60_000, controller.signal)).rejects.toThrow(/^interrupted by SIGTERM$/);
     await expect(abortableSleep(60_000, AbortSignal.abort())).rejects.toThrow(/^cancelled$/);
-  });
-
-  it('has a first delay within 250 ms', () => {
-    expect(POLL_DELAYS_MS[0]).toBeLessThanOrEqual(250);
   });
 });
 

@@ -42,7 +42,7 @@ export const SETTINGS = {
   out: { type: 'string', flag: 'out', default: null, description: 'export directory; default <data dir>/live' },
   preHook: { type: 'string', flag: 'pre-hook', default: null, description: 'command run once before the first challenge of a run (e.g. to free port 80)' },
   postHook: { type: 'string', flag: 'post-hook', default: null, description: 'command run once after the last order of a run, also after a failure' },
-  deployHook: { type: 'string', flag: 'deploy-hook', default: null, description: 'command run once per certificate issued or renewed (e.g. systemctl reload nginx)' },
+  deployHook: { type: 'string', flag: 'deploy-hook', default: null, description: 'command run once per certificate issued or renewed, with its data in the environment' },
   failureHook: { type: 'string', flag: 'failure-hook', default: null, description: 'command run once after a run in which a certificate failed (names and reasons in its environment)' },
   hookTimeout: { type: 'integer', flag: 'hook-timeout', min: 1, max: 3600, default: 120, description: 'seconds a hook may run before it is killed' },
   concurrency: { type: 'integer', flag: 'concurrency', min: 1, max: 64, default: 4, description: 'certificates renewed at once' },

@@ -123,7 +123,13 @@ describe.concurrent('runHook', { timeout: 15_000 }, () => {
       aborted: false,
       outputTail: 'reloaded',
     });
-    expect(outcome.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('says how long the hook ran', async ({ expect }) => {
+    const outcome = await hook('sleep 0.3');
+    expect(outcome.ok).toBe(true);
+    // A lower bound only: the hook cannot have taken less than its own sleep.
+    expect(outcome.durationMs).toBeGreaterThanOrEqual(300);
   });
 
   it('reports a non-zero exit code with the last lines of stdout and stderr', async ({ expect }) => {

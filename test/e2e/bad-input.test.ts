@@ -1,13 +1,38 @@
-import { freePort } from '../../scripts/lib/pebble.js';
+import { freePort, startPebble } from '../../scripts/lib/pebble.js';
+import type { PebbleHandle } from '../../scripts/lib/pebble.js';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import { runCli } from '../support/cli.js';
+import type { CliResult } from '../support/cli.js';
+import { startRateLimitingProxy } from '../support/rate-limiting-proxy.js';
+import type { RateLimitingProxy } from '../support/rate-limiting-proxy.js';
 import { tempDir } from '../support/temp-dir.js';
 
-// A CA address where nothing listens: had acmectl contacted it, the exit code would be 1, not 2.
-// Given first, so that a case's own --server comes later and wins.
+// A real CA, reachable, behind a proxy that records every request it passes on: "nothing was sent to the CA"
+// is then counted, not inferred. Given first, so that a case's own --server or --ca-bundle comes later and wins.
+let pebble: PebbleHandle;
+let ca: RateLimitingProxy;
+let CA: string[];
+beforeAll(async () => {
+  pebble = await startPebble();
+  ca = await startRateLimitingProxy(pebble);
+  CA = ['--server', ca.directoryUrl, '--ca-bundle', pebble.caBundlePath];
+});
+afterAll(async () => {
+  await ca?.stop();
+  await pebble?.stop();
+});
+
+/** Runs the CLI; `sent` is what the CA received meanwhile. */
+async function runCounted(args: string[], options: Parameters<typeof runCli>[1]): Promise<CliResult & { sent: RateLimitingProxy['requests'] }> {
+  const before = ca.requests.length;
+  const result = await runCli(args, options);
+  return { ...result, sent: ca.requests.slice(before) };
+}
+
+// A CA address where nothing listens.
 const NOWHERE = ['--server', 'https://127.0.0.1:9/dir'];
 
 const cases: [string, string[], RegExp, Record<string, string>?][] = [
@@ -58,7 +83,7 @@ async function snapshot(home: string): Promise<Snapshot> {
   return { files, entries };
 }
 
-describe('bad input exits 2 before anything is sent or stored', () => {
+describe('bad input exits 2 before anything is sent to the CA or stored', () => {
   let populated: string;
   beforeAll(async () => {
     // A store that already holds an account and a certificate-like entry.
@@ -70,20 +95,29 @@ describe('bad input exits 2 before anything is sent or stored', () => {
   });
 
   it.each(cases)('%s', async (_what, args, message, env) => {
-    // 1. With no store yet: none is created.
+    // 1. With no store yet: none is created, and the CA hears nothing.
     const empty = tempDir('bad');
-    const fresh = await runCli([...NOWHERE, ...args], { home: empty, env });
+    const fresh = await runCounted([...CA, ...args], { home: empty, env });
+    expect(fresh.sent).toEqual([]);
     expect(fresh.stderr).toMatch(message);
     expect(fresh.code).toBe(2);
     expect(existsSync(join(empty, 'acmectl.db'))).toBe(false);
     expect(existsSync(join(empty, 'live'))).toBe(false);
 
-    // 2. With a populated store: every entry keeps its revision, no file appears.
+    // 2. With a populated store: every entry keeps its revision, no file appears, the CA hears nothing.
     const before = await snapshot(populated);
-    const result = await runCli([...NOWHERE, ...args], { home: populated, env });
+    const result = await runCounted([...CA, ...args], { home: populated, env });
+    expect(result.sent).toEqual([]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(await snapshot(populated)).toEqual(before);
+  });
+
+  it('is checked against a CA that does answer: the same command, corrected, reaches it', async () => {
+    // Without this, a proxy that passed nothing on would make every case above pass.
+    const result = await runCounted(['account', 'register', ...CA, '--email', 'a@example.com', '--agree-tos'], { home: tempDir('bad') });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.sent.length).toBeGreaterThan(0);
   });
 
   it('names the key and the file for a bad config file', async () => {
@@ -91,11 +125,13 @@ describe('bad input exits 2 before anything is sent or stored', () => {
     const project = join(home, 'project');
     mkdirSync(project);
     writeFileSync(join(project, 'acmectl.config.json'), JSON.stringify({ httpPort: 'eighty' }));
-    const result = await runCli(['issue', 'x.example.com', ...NOWHERE], { home, cwd: project });
+    const result = await runCounted(['issue', 'x.example.com', ...CA], { home, cwd: project });
+    expect(result.sent).toEqual([]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`key "httpPort" in config file ${join(project, 'acmectl.config.json')}: expected a whole number`);
     writeFileSync(join(project, 'acmectl.config.json'), JSON.stringify({ httpPrt: 80 }));
-    const typo = await runCli(['issue', 'x.example.com', ...NOWHERE], { home, cwd: project });
+    const typo = await runCounted(['issue', 'x.example.com', ...CA], { home, cwd: project });
+    expect(typo.sent).toEqual([]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/unknown key "httpPrt"/);
     expect(existsSync(join(home, 'acmectl.db'))).toBe(false);

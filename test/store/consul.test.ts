@@ -1,7 +1,7 @@
 /**
  * The consul store against the in-repo Consul STAND-IN (test/support/consul-standin.ts): no Consul server can be
- * installed here. The same contract suite runs against a real Consul in test/store/consul-real.test.ts when
- * ACMECTL_TEST_CONSUL_URL is set. The cross-process races use the BUILT code: run `npx tsc -p tsconfig.build.json`
+ * installed here. The same contract suite runs against a real Consul in test/store/consul-real.test.ts, with
+ * `npm run test:real-stores` (not part of `npm test`). The cross-process races use the BUILT code: run `npx tsc -p tsconfig.build.json`
  * after changing src/.
  */
 import { execFileSync } from 'node:child_process';
@@ -316,6 +316,11 @@ describe('consul+https', () => {
 
   it('?tls_verify=false accepts any certificate', async () => {
     const store = await openStore(`${tlsStandin.url}?tls_verify=false`);
-    await store.close();
+    try {
+      expect((await store.put('tls/unverified', encode('v'))).ok).toBe(true);
+      expect(decode((await store.get('tls/unverified'))!.value)).toBe('v');
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -334,7 +334,12 @@ describe('etcd store over TLS (etcd+https://)', () => {
 
   it('?tls_verify=false connects without the CA', async () => {
     const store = await openStore(`${server.url}?tls_verify=false`);
-    await store.close();
+    try {
+      expect((await store.put('certs/unverified', encode('without the CA'))).ok).toBe(true);
+      expect(decode((await store.get('certs/unverified'))!.value)).toBe('without the CA');
+    } finally {
+      await store.close();
+    }
   });
 
   it('?servername= is the name the certificate is checked against', async () => {
@@ -343,6 +348,10 @@ describe('etcd store over TLS (etcd+https://)', () => {
     expect(wrongName).toBeInstanceOf(OperationError);
     expect(wrongName.message).toMatch(/not-localhost\.example/);
     const store = await openStore(`${byIp}?servername=localhost`, { caBundlePem: server.caPem! });
-    await store.close();
+    try {
+      expect((await store.put('certs/by-ip', encode('checked as localhost'))).ok).toBe(true);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -1,14 +1,16 @@
 /**
- * The store contract suite against a REAL Vault — the same suite vault.test.ts runs against the stand-in —
- * plus a check that the real Vault answers the way test/support/vault-standin.ts claims it does. Skipped
- * (visibly) unless ACMECTL_TEST_VAULT_URL is set. To run it, with a dev server for instance:
+ * The store contract suite against a REAL Vault (the same suite vault.test.ts runs against the stand-in),
+ * plus a check that the real Vault answers the way test/support/vault-standin.ts claims it does. Not part of
+ * `npm test` (no Vault can be installed where the project runs): `npm run test:real-stores` runs it, and it
+ * fails, never skips, when ACMECTL_TEST_VAULT_URL does not name a server. With a dev server for instance:
  *
  *   vault server -dev -dev-root-token-id=dev-root &          # KV v2 is mounted at secret/ in dev mode
- *   npx tsc -p tsconfig.build.json                           # the race workers run the built code
  *   ACMECTL_TEST_VAULT_URL='vault://127.0.0.1:8200/secret/acmectl-test' ACMECTL_STORE_TOKEN=dev-root \
- *     npx vitest run test/store/vault-real.test.ts
+ *     npm run test:real-stores -- vault
  *
- * Any store URL works (vault+https://, ?namespace=, ?auth=approle with ACMECTL_STORE_SECRET_ID, ...); secrets
+ * (The script builds first: the race workers run the built code.) Any store URL works for the contract
+ * (vault+https://, ?namespace=, ?auth=approle with ACMECTL_STORE_SECRET_ID, ...); the stand-in check talks to
+ * Vault's API itself and needs a plain-HTTP vault:// URL with a token, and fails saying so otherwise. Secrets
  * are best passed through the environment, which the race worker processes inherit. Every test writes under
  * its own random names below the URL's path; nothing is cleaned up (see vault.ts: acmectl never deletes
  * metadata), so point it at a scratch path.
@@ -20,20 +22,23 @@ import { VAULT_MAX_VALUE_BYTES } from '../../src/store/vault.js';
 import { parseVaultUrl } from '../../src/store/vault-url.js';
 import { describeStoreContract } from './contract.js';
 
-const url = process.env.ACMECTL_TEST_VAULT_URL;
+const url = process.env['ACMECTL_TEST_VAULT_URL'] ?? '';
+if (url === '') {
+  throw new Error('ACMECTL_TEST_VAULT_URL is not set: this suite tests a real Vault and needs its store URL (see the top of this file)');
+}
 
-describe.runIf(url !== undefined)('vault (real server at ACMECTL_TEST_VAULT_URL)', () => {
+describe('vault (real server at ACMECTL_TEST_VAULT_URL)', () => {
   describeStoreContract('vault (real server)', {
-    open: () => openStore(url!),
-    url: () => url!,
+    open: () => openStore(url),
+    url: () => url,
     maxValueBytes: VAULT_MAX_VALUE_BYTES,
   });
 
-  const config = url === undefined ? undefined : parseVaultUrl(url, {});
-  // Raw API calls need the token itself and plain HTTP (fetch cannot take a --ca-bundle).
-  const rawApi = config?.protocol === 'http:' && config.auth.method === 'token';
-  it.runIf(rawApi)('answers as the stand-in does: cas mismatch, soft delete (404 with metadata), list of nothing', async () => {
-    const { host, port, mount, pathPrefix, namespace, auth } = config!;
+  it('answers as the stand-in does: cas mismatch, soft delete (404 with metadata), list of nothing', async () => {
+    const config = parseVaultUrl(url, {});
+    // Raw API calls need the token itself and plain HTTP (fetch cannot take a --ca-bundle).
+    expect(config.protocol === 'http:' && config.auth.method === 'token', 'this check needs a plain-HTTP vault:// URL and a token').toBe(true);
+    const { host, port, mount, pathPrefix, namespace, auth } = config;
     const token = auth.method === 'token' ? auth.token.reveal() : '';
     const call = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${port}/v1/${mount}/${path}`, {

@@ -2,7 +2,7 @@
  * The vault store against the in-repo Vault STAND-IN (test/support/vault-standin.ts; no Vault server can be
  * installed here): the shared contract suite, two OS processes racing included, then authentication,
  * namespaces, TLS, how data is laid out in KV v2, and failures. test/store/vault-real.test.ts runs the same
- * contract suite against a real Vault when one is available.
+ * contract suite against a real Vault, with `npm run test:real-stores` (not part of `npm test`).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';

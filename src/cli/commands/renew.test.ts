@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RANDOM_SLEEP_MAX_MS, wantsRandomSleep } from './renew.js';
+import { randomSleepMs, wantsRandomSleep } from './renew.js';
 
 describe('random sleep before the first order', () => {
   const cron = { interactive: false, named: false, force: false, dryRun: false };
@@ -17,8 +17,12 @@ describe('random sleep before the first order', () => {
     expect(wantsRandomSleep(true, { ...cron, interactive: true })).toBe(true);
     expect(wantsRandomSleep(false, cron)).toBe(false);
   });
-  it('lasts at most 480 s, like certbot and lego', () => {
-    expect(RANDOM_SLEEP_MAX_MS).toBe(480_000);
+  it('lasts from 0 to 480 s, like certbot and lego', () => {
+    // The lowest and the highest draw of the random source.
+    expect(randomSleepMs(() => 0)).toBe(0);
+    expect(randomSleepMs((bound) => bound - 1)).toBe(480_000);
+    const drawn = randomSleepMs();
+    expect(Number.isInteger(drawn) && drawn >= 0 && drawn <= 480_000, String(drawn)).toBe(true);
   });
 });
 

@@ -38,7 +38,12 @@ function waitingLine(ms: number): string {
 }
 
 /** Like certbot and lego: cron fleets spread their CA traffic over up to 8 minutes. */
-export const RANDOM_SLEEP_MAX_MS = 480_000;
+const RANDOM_SLEEP_MAX_MS = 480_000;
+
+/** The random wait: 0 to RANDOM_SLEEP_MAX_MS inclusive, whole milliseconds; `random(n)` draws from 0..n-1. */
+export function randomSleepMs(random: (bound: number) => number = randomInt): number {
+  return random(RANDOM_SLEEP_MAX_MS + 1);
+}
 
 /**
  * Sleep when asked (--random-sleep), or by default when nobody watches: not on a terminal (cron), no
@@ -71,7 +76,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     const askAri = !force && !dryRun && days === undefined;
     // Asking a CA with ARI for windows again is contacting it too: cron fleets spread those requests with the same
     // random wait. (A first question, or the directory read that finds a CA without ARI, does not wait.)
-    const waitBeforeAri = askAri && sleepWanted && stored.some((record) => renewalInfoStale(record, startedAt)) ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
+    const waitBeforeAri = askAri && sleepWanted && stored.some((record) => renewalInfoStale(record, startedAt)) ? randomSleepMs() : 0;
     if (waitBeforeAri > 0) {
       reporter.info(waitingLine(waitBeforeAri));
       await abortableSleep(waitBeforeAri, signal);
@@ -87,7 +92,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     // Due (or forced), and not held back by a CA's rate limit.
     const ahead = await ordersAhead(store, records, requests, startedAt);
     const anyOrder = ahead.some(Boolean);
-    const sleepMs = anyOrder && sleepWanted && waitBeforeAri === 0 ? randomInt(RANDOM_SLEEP_MAX_MS + 1) : 0;
+    const sleepMs = anyOrder && sleepWanted && waitBeforeAri === 0 ? randomSleepMs() : 0;
     if (sleepMs > 0) reporter.info(waitingLine(sleepMs));
     reportRenewalInfo(reporter, ari.notes);
     // Why each one will be renewed, before the order's progress lines.
