@@ -5,16 +5,16 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../domain/errors.js';
-import { parseConsulUrl } from './consul-url.js';
-import type { ConsulStoreConfig } from './consul-url.js';
-import { parseEtcdUrl } from './etcd-url.js';
-import type { EtcdStoreConfig } from './etcd-url.js';
-import { parseRedisUrl } from './redis-url.js';
-import type { RedisStoreConfig } from './redis-url.js';
+import { parseConsulUrl } from './consul/url.js';
+import type { ConsulStoreConfig } from './consul/url.js';
+import { parseEtcdUrl } from './etcd/url.js';
+import type { EtcdStoreConfig } from './etcd/url.js';
+import { parseRedisUrl } from './redis/url.js';
+import type { RedisStoreConfig } from './redis/url.js';
 import type { Store } from './store.js';
 import type { StoreOpenContext } from './url-options.js';
-import { parseVaultUrl } from './vault-url.js';
-import type { VaultStoreConfig } from './vault-url.js';
+import { parseVaultUrl } from './vault/url.js';
+import type { VaultStoreConfig } from './vault/url.js';
 
 export type StoreUrl =
   /** `path` is absolute. */
@@ -102,13 +102,13 @@ export async function openStore(url: string, context: StoreUrlContext = {}): Pro
       return new MemoryStore();
     }
     case 'redis':
-      return (await import('./redis.js')).openRedisStore(parsed.config);
+      return (await import('./redis/store.js')).openRedisStore(parsed.config);
     case 'etcd':
-      return (await import('./etcd.js')).openEtcdStore(parsed.config);
+      return (await import('./etcd/store.js')).openEtcdStore(parsed.config);
     case 'consul':
-      return (await import('./consul.js')).openConsulStore(parsed.config);
+      return (await import('./consul/store.js')).openConsulStore(parsed.config);
     case 'vault':
-      return (await import('./vault.js')).openVaultStore(parsed.config);
+      return (await import('./vault/store.js')).openVaultStore(parsed.config);
   }
 }
 

@@ -2,7 +2,7 @@
  * Parsing of `redis://` and `rediss://` store URLs (SPEC §5). Loaded on every CLI start, so it imports
  * nothing heavy: the client lives in redis.ts, which open.ts imports only when a redis store is opened.
  */
-import { UsageError } from '../domain/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import {
   checkKnownParameters,
   networkOptions,
@@ -10,7 +10,7 @@ import {
   storeSecret,
   type NetworkOptions,
   type StoreOpenContext,
-} from './url-options.js';
+} from '../url-options.js';
 
 /** The form every redis URL error message repeats. */
 export const REDIS_URL_FORM = 'redis://[[user]:password@]host[:port][/db][?prefix=acme/] (or rediss:// for TLS)';

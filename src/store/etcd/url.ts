@@ -7,7 +7,7 @@
  *
  * The URL text is parsed by hand because it may list several hosts, which WHATWG URL cannot parse.
  */
-import { UsageError } from '../domain/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import {
   checkKnownParameters,
   networkOptions,
@@ -15,7 +15,7 @@ import {
   storeSecret,
   type NetworkOptions,
   type StoreOpenContext,
-} from './url-options.js';
+} from '../url-options.js';
 
 /** Everything needed to open the etcd store, parsed from its URL (no I/O besides reading secret files). */
 export interface EtcdStoreConfig extends NetworkOptions {

@@ -10,9 +10,9 @@
  * the `consul+https` scheme, timeout → `?timeout=` (milliseconds). `--ca-bundle`, `tls_verify` and `servername`
  * apply to consul+https only; `dc` picks another datacenter than the agent's own.
  */
-import { UsageError } from '../domain/errors.js';
-import { checkKnownParameters, networkOptions, redactStoreUrl, storeSecret } from './url-options.js';
-import type { NetworkOptions, StoreOpenContext } from './url-options.js';
+import { UsageError } from '../../domain/errors.js';
+import { checkKnownParameters, networkOptions, redactStoreUrl, storeSecret } from '../url-options.js';
+import type { NetworkOptions, StoreOpenContext } from '../url-options.js';
 
 /** Everything needed to open the consul store, parsed from its URL (no I/O besides reading secret files). */
 export interface ConsulStoreConfig extends NetworkOptions {

@@ -17,7 +17,7 @@
  *   namespace                                              Vault Enterprise namespace (X-Vault-Namespace)
  *   timeout, tls_verify, servername (tls_server_name)      see url-options.ts; host, port, https, kv_path: the URL
  */
-import { UsageError } from '../domain/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import {
   checkKnownParameters,
   networkOptions,
@@ -25,7 +25,7 @@ import {
   storeSecret,
   type NetworkOptions,
   type StoreOpenContext,
-} from './url-options.js';
+} from '../url-options.js';
 
 export const VAULT_DEFAULT_PORT = 8200;
 export const VAULT_DEFAULT_MOUNT = 'secret';
