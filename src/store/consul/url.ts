@@ -1,5 +1,5 @@
 /**
- * Parsing of consul store URLs (SPEC §5). Kept apart from the client (./consul.ts) and free of heavy imports,
+ * Parsing of consul store URLs (SPEC §5). Kept apart from the client (./store.ts) and free of heavy imports,
  * so `parseStoreUrl` can validate a URL (exit 2) without loading any network code.
  *
  *   consul://HOST:8500/KV/PATH/?token=...&timeout=2000&dc=eu-west
