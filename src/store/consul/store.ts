@@ -1,6 +1,6 @@
 /**
- * The consul store: acmectl's records in Consul's KV store, over Consul's HTTP API (node:http/https; the
- * ACL token travels only in the X-Consul-Token header). Loaded lazily by openStore().
+ * The consul store: acmectl's records in Consul's KV store, over Consul's HTTP API (the calls are in api.ts;
+ * the ACL token travels only in the X-Consul-Token header). Loaded lazily by openStore().
  *
  * Layout under the URL's KV path P (default `acmectl/`), so that no store key can collide with a lock record
  * and `list('')` sees only store entries:

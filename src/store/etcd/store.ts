@@ -1,6 +1,6 @@
 /**
- * The etcd store: etcd v3 through its JSON gRPC gateway (`POST /v3/kv/range`, `/v3/kv/txn`, ...) over
- * node:http(s), so no gRPC stack is needed. Works with etcd 3.4 and later (3.3 served the gateway at
+ * The etcd store: etcd v3 through its JSON gRPC gateway (`POST /v3/kv/range`, `/v3/kv/txn`, ...) with the
+ * stores' HTTP client (../http/client.ts; the calls are in gateway.ts), so no gRPC stack is needed. Works with etcd 3.4 and later (3.3 served the gateway at
  * /v3beta/ only).
  *
  * Layout under the URL's prefix P (default `acmectl/`):

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { OperationError } from '../../domain/errors.js';
 import { codeOf, type StoreErrors } from '../errors.js';
-import { DEFAULT_MAX_ANSWER_BYTES, HttpClient, LIST_ANSWER_BYTES, type HttpAnswer } from '../http/client.js';
+import { HttpClient, type HttpAnswer } from '../http/client.js';
 import { HttpTransportError, transportHint, type ServerNaming } from '../http/transport-error.js';
 import type { VaultStoreConfig } from './url.js';
 
@@ -84,12 +84,12 @@ export class VaultApi {
    * anything else becomes an OperationError. A 403 after a login is retried once after logging in again (the
    * login's token may have expired); a 403 that persists is "permission denied by Vault".
    */
-  async call(operation: string, method: 'GET' | 'POST', path: string, payload?: string): Promise<VaultAnswer> {
+  async call(operation: string, method: 'GET' | 'POST', path: string, payload?: string, maxAnswerBytes?: number): Promise<VaultAnswer> {
     const token = this.#token;
-    let answer = await this.#send(operation, method, path, payload, token);
+    let answer = await this.#send(operation, method, path, payload, token, maxAnswerBytes);
     if (answer.status === 403 && this.#config.auth.method !== 'token') {
       await this.#logInAgain(token);
-      answer = await this.#send(operation, method, path, payload, this.#token);
+      answer = await this.#send(operation, method, path, payload, this.#token, maxAnswerBytes);
     }
     if ((answer.status >= 200 && answer.status < 300) || answer.status === 400 || answer.status === 404) return answer;
     throw this.unexpected(operation, answer);
@@ -166,17 +166,30 @@ export class VaultApi {
   }
 
   /** One HTTP exchange; a GET that meets a dead kept-alive connection is sent again by the client. */
-  async #send(operation: string, method: 'GET' | 'POST', path: string, payload: string | undefined, token: string | undefined): Promise<VaultAnswer> {
+  async #send(
+    operation: string,
+    method: 'GET' | 'POST',
+    path: string,
+    payload: string | undefined,
+    token: string | undefined,
+    maxAnswerBytes?: number,
+  ): Promise<VaultAnswer> {
     const { host, port, namespace } = this.#config;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token !== undefined) headers['x-vault-token'] = token;
     if (namespace !== undefined) headers['x-vault-namespace'] = namespace;
     if (payload !== undefined) headers['content-type'] = 'application/json';
-    // One folder level of key names can be long (every HTTP-01 token ever written leaves one); a secret is not.
-    const maxAnswerBytes = path.endsWith('?list=true') ? LIST_ANSWER_BYTES : DEFAULT_MAX_ANSWER_BYTES;
     let answer: HttpAnswer;
     try {
-      answer = await this.#http.request({ host, port, method, path: `/v1/${path}`, headers, ...(payload !== undefined ? { body: payload } : {}), maxAnswerBytes });
+      answer = await this.#http.request({
+        host,
+        port,
+        method,
+        path: `/v1/${path}`,
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+        ...(maxAnswerBytes !== undefined ? { maxAnswerBytes } : {}),
+      });
     } catch (error) {
       if (!(error instanceof HttpTransportError)) throw error;
       const reason = error.kind === 'timeout' ? `Vault did not answer within ${this.#config.timeoutMs} ms` : error.message;

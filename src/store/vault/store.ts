@@ -1,6 +1,6 @@
 /**
  * The Vault store: acmectl's entries and locks as secrets in a KV version 2 secrets engine, spoken to over
- * Vault's documented HTTP API with node:http/https (no client library). `shared`: every host pointing at the
+ * Vault's documented HTTP API (the calls are in api.ts; no client library). `shared`: every host pointing at the
  * same mount and path sees the same data.
  *
  * Layout inside MOUNT under PATH PREFIX (defaults `secret`, `acmectl/`):
@@ -29,6 +29,7 @@ import { mapWithConcurrency } from '../../domain/concurrency.js';
 import type { OperationError } from '../../domain/errors.js';
 import { StoreBackend } from '../backend.js';
 import { StoreErrors } from '../errors.js';
+import { LIST_ANSWER_BYTES } from '../http/client.js';
 import { expiryOf } from '../put-options.js';
 import { parseRevision } from '../revision.js';
 import type { Entry, PutOptions, PutResult, Store } from '../store.js';
@@ -293,7 +294,8 @@ class VaultStore extends StoreBackend {
 
   /** GET metadata/<folder>?list=true (Vault's LIST, which Node's HTTP server cannot even parse): one level. */
   async #listFolder(folder: string, operation: string): Promise<string[]> {
-    const answer = await this.#vault.call(operation, 'GET', `${this.#mountPath}/metadata/${encodePath(folder)}?list=true`);
+    // One folder level can hold many names (every HTTP-01 token ever written leaves one): a listing's answer cap.
+    const answer = await this.#vault.call(operation, 'GET', `${this.#mountPath}/metadata/${encodePath(folder)}?list=true`, undefined, LIST_ANSWER_BYTES);
     if (answer.status === 200) {
       const keys = (answer.body as { data?: { keys?: unknown } } | undefined)?.data?.keys;
       if (Array.isArray(keys)) {
