@@ -5,6 +5,7 @@
  */
 import type { StoreErrors } from '../errors.js';
 import { HttpClient, LIST_ANSWER_BYTES, type HttpAnswer, type HttpRequest } from '../http/client.js';
+import { encodePathSegments } from '../http/path.js';
 import { HttpTransportError, transportHint, type ServerNaming } from '../http/transport-error.js';
 import { CONSUL_VALUE_LIMIT_BYTES, type KvEntry } from './records.js';
 import type { ConsulStoreConfig } from './url.js';
@@ -155,9 +156,9 @@ export class ConsulApi {
   }
 }
 
-/** `/v1/kv/<key>` with each segment percent-encoded (Consul decodes the path; '/' stays the separator). */
+/** `/v1/kv/<key>` with each segment percent-encoded. */
 function kvPath(key: string): string {
-  return `/v1/kv/${key.split('/').map(encodeURIComponent).join('/')}`;
+  return `/v1/kv/${encodePathSegments(key)}`;
 }
 
 /** `?a=1&recurse`: Consul looks only at whether flags such as `recurse` are present. */

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { OperationError } from '../../domain/errors.js';
 import { codeOf, type StoreErrors } from '../errors.js';
 import { HttpClient, type HttpAnswer } from '../http/client.js';
+import { encodePathSegments } from '../http/path.js';
 import { HttpTransportError, transportHint, type ServerNaming } from '../http/transport-error.js';
 import type { VaultStoreConfig } from './url.js';
 
@@ -60,7 +61,7 @@ export class VaultApi {
       this.#errors.secrets.add(jwt);
       payload = JSON.stringify({ role: auth.role, jwt });
     }
-    const answer = await this.#send(operation, 'POST', `auth/${encodePath(auth.mount)}/login`, payload, undefined);
+    const answer = await this.#send(operation, 'POST', `auth/${encodePathSegments(auth.mount)}/login`, payload, undefined);
     const token = (answer.body as { auth?: { client_token?: unknown } } | undefined)?.auth?.client_token;
     if (answer.status === 200 && typeof token === 'string' && token !== '') {
       this.#errors.secrets.add(token);
@@ -220,9 +221,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** Percent-encodes each '/'-separated segment of a Vault path (keys may hold '?', '#', '%', spaces, non-ASCII). */
-export function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
 }

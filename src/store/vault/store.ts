@@ -33,7 +33,8 @@ import { LIST_ANSWER_BYTES } from '../http/client.js';
 import { expiryOf } from '../put-options.js';
 import { parseRevision } from '../revision.js';
 import type { Entry, PutOptions, PutResult, Store } from '../store.js';
-import { encodePath, VaultApi, vaultErrors } from './api.js';
+import { encodePathSegments } from '../http/path.js';
+import { VaultApi, vaultErrors } from './api.js';
 import { entryState, isRecord, isVersion, lockHolder, metadataVersion, TOMBSTONE, type LatestVersion } from './records.js';
 import type { VaultStoreConfig } from './url.js';
 
@@ -75,7 +76,7 @@ class VaultStore extends StoreBackend {
   constructor(config: VaultStoreConfig, vault: VaultApi, errors: StoreErrors) {
     super(errors);
     this.#vault = vault;
-    this.#mountPath = encodePath(config.mount);
+    this.#mountPath = encodePathSegments(config.mount);
     this.#entriesRoot = `${config.pathPrefix}entries/`;
     this.#locksRoot = `${config.pathPrefix}locks/`;
   }
@@ -254,7 +255,7 @@ class VaultStore extends StoreBackend {
 
   /** GET data/<path>: the latest version, whether live, deleted (404 with the version's metadata) or never written. */
   async #readLatest(path: string, operation: string): Promise<LatestVersion> {
-    const answer = await this.#vault.call(operation, 'GET', `${this.#mountPath}/data/${encodePath(path)}`);
+    const answer = await this.#vault.call(operation, 'GET', `${this.#mountPath}/data/${encodePathSegments(path)}`);
     const version = metadataVersion(answer.body);
     if (answer.status === 200 && version !== undefined) {
       const data = (answer.body as { data: { data?: unknown } }).data.data;
@@ -271,7 +272,7 @@ class VaultStore extends StoreBackend {
   /** POST data/<path> with cas=`cas`: the new version, or null when the key's current version is not `cas`. */
   async #write(path: string, data: Record<string, unknown>, cas: number, operation: string): Promise<number | null> {
     const payload = JSON.stringify({ options: { cas }, data });
-    const answer = await this.#vault.call(operation, 'POST', `${this.#mountPath}/data/${encodePath(path)}`, payload);
+    const answer = await this.#vault.call(operation, 'POST', `${this.#mountPath}/data/${encodePathSegments(path)}`, payload);
     if (answer.status === 200) {
       const version = (answer.body as { data?: { version?: unknown } } | undefined)?.data?.version;
       if (isVersion(version)) return version;
@@ -295,7 +296,7 @@ class VaultStore extends StoreBackend {
   /** GET metadata/<folder>?list=true (Vault's LIST, which Node's HTTP server cannot even parse): one level. */
   async #listFolder(folder: string, operation: string): Promise<string[]> {
     // One folder level can hold many names (every HTTP-01 token ever written leaves one): a listing's answer cap.
-    const answer = await this.#vault.call(operation, 'GET', `${this.#mountPath}/metadata/${encodePath(folder)}?list=true`, undefined, LIST_ANSWER_BYTES);
+    const answer = await this.#vault.call(operation, 'GET', `${this.#mountPath}/metadata/${encodePathSegments(folder)}?list=true`, undefined, LIST_ANSWER_BYTES);
     if (answer.status === 200) {
       const keys = (answer.body as { data?: { keys?: unknown } } | undefined)?.data?.keys;
       if (Array.isArray(keys)) {
