@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { Agent } from 'node:https';
-import { rootCertificates } from 'node:tls';
 import { OperationError } from '../domain/errors.js';
 import { describeSocketError, isCertificateError } from '../domain/network-failure.js';
+import { trustedCertificates } from '../pki/tls-trust.js';
 import { parseRetryAfter } from './retry-after.js';
 
 /** acme-client's module, loaded on first use so that commands which never contact a CA do not pay for it. */
@@ -54,7 +54,7 @@ export function trustForOrigin(url: string, caBundlePem: string): void {
   if (bundles.has(caBundlePem)) return;
   bundles.add(caBundlePem);
   bundlesByOrigin.set(origin, bundles);
-  agentsByOrigin.set(origin, new Agent({ keepAlive: true, ca: [...rootCertificates, ...bundles] }));
+  agentsByOrigin.set(origin, new Agent({ keepAlive: true, ca: trustedCertificates(bundles) }));
 }
 
 function agentFor(url: string | undefined): Agent {

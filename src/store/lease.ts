@@ -1,10 +1,11 @@
 /**
  * The lease keeper every backend shares. A backend only supplies three atomic primitives on its own lock
  * records; everything about keeping a lease alive (owner ids, refresh timers, noticing loss, waiting for a
- * busy lock) lives here once, so every backend behaves the same.
+ * busy lock) lives here once, so memory, sqlite, redis, etcd, consul and vault behave the same.
  */
 import { randomUUID } from 'node:crypto';
 import { AbortedError, abortedError } from '../domain/errors.js';
+import { describeError } from './errors.js';
 import type { Lease, LockOptions } from './store.js';
 
 /**
@@ -181,7 +182,7 @@ class KeptLease implements Lease {
     try {
       renewed = await this.#primitives.renew(this.name, this.#owner, this.fence, this.#ttlMs);
     } catch (error) {
-      this.#lose(`refreshing it failed: ${messageOf(error)}`, error);
+      this.#lose(`refreshing it failed: ${describeError(error)}`, error);
       return false;
     }
     // Released or lost while the request was on its way: the answer no longer matters.
@@ -297,8 +298,4 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,8 +4,9 @@
  * semantics the persistent backends must match.
  */
 import { compareUtf8 } from '../domain/compare-utf8.js';
-import { LeaseKeeper, type LeasePrimitives } from './lease.js';
-import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+import { StoreBackend } from './backend.js';
+import { StoreErrors } from './errors.js';
+import type { Entry, PutOptions, PutResult } from './store.js';
 import { expiryOf } from './put-options.js';
 
 interface StoredEntry {
@@ -26,7 +27,7 @@ interface LockRecord {
  * (an expired entry is treated as absent and dropped). All operations complete synchronously inside their
  * promise, so each one is atomic with respect to the others.
  */
-export class MemoryStore implements Store {
+export class MemoryStore extends StoreBackend {
   readonly kind = 'memory';
   readonly shared = false;
 
@@ -35,27 +36,20 @@ export class MemoryStore implements Store {
   /** Last fencing token per lock name; kept after release so tokens keep growing. */
   readonly #lastFence = new Map<string, bigint>();
   #lastRev = 0n;
-  #closed = false;
-  readonly #leases: LeaseKeeper;
 
   constructor() {
-    const primitives: LeasePrimitives = {
-      acquire: async (name, owner, ttlMs) => this.#acquire(name, owner, ttlMs),
-      renew: async (name, owner, fence, ttlMs) => this.#renew(name, owner, fence, ttlMs),
-      release: async (name, owner, fence) => this.#release(name, owner, fence),
-    };
-    this.#leases = new LeaseKeeper(primitives);
+    super(new StoreErrors('memory', 'memory:'));
   }
 
   async get(key: string): Promise<Entry | null> {
-    this.#checkOpen();
+    this.checkOpen();
     const entry = this.#live(key, Date.now());
     if (entry === undefined) return null;
     return toEntry(entry);
   }
 
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
-    this.#checkOpen();
+    this.checkOpen();
     const now = Date.now();
     const expiresAt = expiryOf(options, now);
     const current = this.#live(key, now);
@@ -70,7 +64,7 @@ export class MemoryStore implements Store {
   }
 
   async delete(key: string, options: { ifRev?: string } = {}): Promise<boolean> {
-    this.#checkOpen();
+    this.checkOpen();
     const current = this.#live(key, Date.now());
     if (current === undefined) return false;
     if (options.ifRev !== undefined && String(current.rev) !== options.ifRev) return false;
@@ -80,7 +74,7 @@ export class MemoryStore implements Store {
 
   /** Live keys starting with `prefix` (compared literally), in UTF-8 byte order, as of the first next(). */
   async *list(prefix: string): AsyncIterable<string> {
-    this.#checkOpen();
+    this.checkOpen();
     const now = Date.now();
     const keys: string[] = [];
     for (const key of this.#entries.keys()) {
@@ -90,16 +84,8 @@ export class MemoryStore implements Store {
     yield* keys;
   }
 
-  async lock(name: string, options: LockOptions): Promise<Lease | null> {
-    this.#checkOpen();
-    return this.#leases.lock(name, options);
-  }
-
-  /** Releases held leases and empties the store. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await this.#leases.close();
-    this.#closed = true;
+  /** Empties the store once its leases are released. */
+  protected disconnect(): void {
     this.#entries.clear();
     this.#locks.clear();
   }
@@ -114,8 +100,7 @@ export class MemoryStore implements Store {
     return entry;
   }
 
-  #acquire(name: string, owner: string, ttlMs: number): bigint | null {
-    this.#checkOpen();
+  protected acquireLock(name: string, owner: string, ttlMs: number): bigint | null {
     const now = Date.now();
     const current = this.#locks.get(name);
     if (current !== undefined && current.expiresAt > now) return null;
@@ -125,8 +110,7 @@ export class MemoryStore implements Store {
     return fence;
   }
 
-  #renew(name: string, owner: string, fence: bigint, ttlMs: number): boolean {
-    this.#checkOpen();
+  protected renewLock(name: string, owner: string, fence: bigint, ttlMs: number): boolean {
     const now = Date.now();
     const current = this.#locks.get(name);
     if (current === undefined || current.owner !== owner || current.fence !== fence || current.expiresAt <= now) {
@@ -136,15 +120,11 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  #release(name: string, owner: string, fence: bigint): boolean {
+  protected releaseLock(name: string, owner: string, fence: bigint): boolean {
     const current = this.#locks.get(name);
     if (current === undefined || current.owner !== owner || current.fence !== fence) return false;
     this.#locks.delete(name);
     return true;
-  }
-
-  #checkOpen(): void {
-    if (this.#closed) throw new Error('the memory store is closed');
   }
 }
 

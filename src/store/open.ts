@@ -5,16 +5,16 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../domain/errors.js';
-import { parseConsulUrl } from './consul-url.js';
-import type { ConsulStoreConfig } from './consul-url.js';
-import { parseEtcdUrl } from './etcd-url.js';
-import type { EtcdStoreConfig } from './etcd-url.js';
-import { parseRedisUrl } from './redis-url.js';
-import type { RedisStoreConfig } from './redis-url.js';
+import { parseConsulUrl } from './consul/url.js';
+import type { ConsulStoreConfig } from './consul/url.js';
+import { parseEtcdUrl } from './etcd/url.js';
+import type { EtcdStoreConfig } from './etcd/url.js';
+import { parseRedisUrl } from './redis/url.js';
+import type { RedisStoreConfig } from './redis/url.js';
 import type { Store } from './store.js';
 import type { StoreOpenContext } from './url-options.js';
-import { parseVaultUrl } from './vault-url.js';
-import type { VaultStoreConfig } from './vault-url.js';
+import { parseVaultUrl } from './vault/url.js';
+import type { VaultStoreConfig } from './vault/url.js';
 
 export type StoreUrl =
   /** `path` is absolute. */
@@ -111,13 +111,13 @@ export async function openParsedStore(parsed: StoreUrl, trust: { caBundlePem?: s
       return new MemoryStore();
     }
     case 'redis':
-      return (await import('./redis.js')).openRedisStore(trusting(parsed.config, trust));
+      return (await import('./redis/store.js')).openRedisStore(trusting(parsed.config, trust));
     case 'etcd':
-      return (await import('./etcd.js')).openEtcdStore(trusting(parsed.config, trust));
+      return (await import('./etcd/store.js')).openEtcdStore(trusting(parsed.config, trust));
     case 'consul':
-      return (await import('./consul.js')).openConsulStore(trusting(parsed.config, trust));
+      return (await import('./consul/store.js')).openConsulStore(trusting(parsed.config, trust));
     case 'vault':
-      return (await import('./vault.js')).openVaultStore(trusting(parsed.config, trust));
+      return (await import('./vault/store.js')).openVaultStore(trusting(parsed.config, trust));
   }
 }
 

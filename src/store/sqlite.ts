@@ -10,8 +10,10 @@ import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AcmectlError, OperationError } from '../domain/errors.js';
-import { LeaseKeeper, type LeasePrimitives } from './lease.js';
-import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+import { StoreBackend, type FailureDescription } from './backend.js';
+import { codeOf, describeError, StoreErrors } from './errors.js';
+import { parseRevision } from './revision.js';
+import type { Entry, PutOptions, PutResult } from './store.js';
 import { expiryOf } from './put-options.js';
 
 /** Schema version kept in PRAGMA user_version; bump it and add a step to `migrate()` when the schema changes. */
@@ -61,20 +63,19 @@ interface EntryRow {
  * that open the same file do see the same data, locks included). Expired rows are invisible to every
  * read and are purged when the store is opened.
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends StoreBackend {
   readonly kind = 'sqlite';
   readonly shared = false;
   /** Absolute path of the database file. */
   readonly path: string;
 
   readonly #db: Database.Database;
-  readonly #leases: LeaseKeeper;
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #putTransaction: Database.Transaction<(key: string, value: Buffer, options: PutOptions) => number | null>;
   readonly #acquireTransaction: Database.Transaction<(name: string, owner: string, ttlMs: number) => bigint | null>;
-  #closed = false;
 
   private constructor(path: string, db: Database.Database) {
+    super(new StoreErrors('SQLite', path));
     this.path = path;
     this.#db = db;
     const statements = prepareStatements(db);
@@ -85,7 +86,7 @@ export class SqliteStore implements Store {
       const expiresAt = expiryOf(options, now);
       const currentRev = statements.selectLiveRev.get({ key, now }) as number | undefined;
       if (options.ifAbsent === true && currentRev !== undefined) return null;
-      if (options.ifRev !== undefined && (currentRev === undefined || currentRev !== parseRev(options.ifRev))) {
+      if (options.ifRev !== undefined && (currentRev === undefined || currentRev !== parseRevision(options.ifRev))) {
         return null;
       }
       const rev = statements.nextRev.get() as number;
@@ -101,19 +102,6 @@ export class SqliteStore implements Store {
       statements.upsertLock.run({ name, owner, fence, expiresAt: now + ttlMs });
       return fence;
     });
-
-    const primitives: LeasePrimitives = {
-      acquire: async (name, owner, ttlMs) =>
-        this.#run('take a lock', () => this.#acquireTransaction.immediate(name, owner, ttlMs)),
-      renew: async (name, owner, fence, ttlMs) =>
-        this.#run('refresh a lock', () => {
-          const now = Date.now();
-          return statements.renewLock.run({ name, owner, fence, now, expiresAt: now + ttlMs }).changes === 1;
-        }),
-      release: async (name, owner, fence) =>
-        this.#run('release a lock', () => statements.releaseLock.run({ name, owner, fence }).changes === 1),
-    };
-    this.#leases = new LeaseKeeper(primitives);
   }
 
   /**
@@ -137,7 +125,7 @@ export class SqliteStore implements Store {
     } catch (error) {
       db?.close();
       if (error instanceof AcmectlError) throw error;
-      throw new OperationError(`cannot open the SQLite store ${file}: ${messageOf(error)}`, {
+      throw new OperationError(`cannot open the SQLite store ${file}: ${describeError(error)}`, {
         cause: error,
         hint: hintFor(error),
       });
@@ -145,7 +133,7 @@ export class SqliteStore implements Store {
   }
 
   async get(key: string): Promise<Entry | null> {
-    return this.#run('read', () => {
+    return this.run('read', () => {
       const row = this.#statements.selectLiveEntry.get({ key, now: Date.now() }) as EntryRow | undefined;
       if (row === undefined) return null;
       const entry: Entry = {
@@ -159,16 +147,16 @@ export class SqliteStore implements Store {
 
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    const rev = this.#run('write', () => this.#putTransaction.immediate(key, bytes, options));
+    const rev = await this.run('write', () => this.#putTransaction.immediate(key, bytes, options));
     return rev === null ? { ok: false } : { ok: true, rev: String(rev) };
   }
 
   async delete(key: string, options: { ifRev?: string } = {}): Promise<boolean> {
-    return this.#run('delete', () => {
+    return this.run('delete', () => {
       const now = Date.now();
       // One statement, so atomic without an explicit transaction.
       if (options.ifRev === undefined) return this.#statements.deleteLive.run({ key, now }).changes > 0;
-      const rev = parseRev(options.ifRev);
+      const rev = parseRevision(options.ifRev);
       if (rev === undefined) return false;
       return this.#statements.deleteLiveWithRev.run({ key, now, rev }).changes > 0;
     });
@@ -181,7 +169,7 @@ export class SqliteStore implements Store {
    * first one is yielded, so a slow consumer never holds the database.
    */
   async *list(prefix: string): AsyncIterable<string> {
-    const keys = this.#run('list', () => {
+    const keys = await this.run('list', () => {
       const found: string[] = [];
       for (const key of this.#statements.listFrom.iterate({ prefix, now: Date.now() }) as IterableIterator<string>) {
         if (!key.startsWith(prefix)) break;
@@ -192,35 +180,25 @@ export class SqliteStore implements Store {
     yield* keys;
   }
 
-  async lock(name: string, options: LockOptions): Promise<Lease | null> {
-    this.#checkOpen();
-    return this.#leases.lock(name, options);
+  protected acquireLock(name: string, owner: string, ttlMs: number): bigint | null {
+    return this.#acquireTransaction.immediate(name, owner, ttlMs);
   }
 
-  /** Releases held leases, then closes the database. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await this.#leases.close();
-    this.#closed = true;
+  protected renewLock(name: string, owner: string, fence: bigint, ttlMs: number): boolean {
+    const now = Date.now();
+    return this.#statements.renewLock.run({ name, owner, fence, now, expiresAt: now + ttlMs }).changes === 1;
+  }
+
+  protected releaseLock(name: string, owner: string, fence: bigint): boolean {
+    return this.#statements.releaseLock.run({ name, owner, fence }).changes === 1;
+  }
+
+  protected disconnect(): void {
     this.#db.close();
   }
 
-  /** Runs one database step, turning SQLite failures into an OperationError that names the file. */
-  #run<T>(operation: string, step: () => T): T {
-    this.#checkOpen();
-    try {
-      return step();
-    } catch (error) {
-      if (error instanceof AcmectlError || error instanceof TypeError || error instanceof RangeError) throw error;
-      throw new OperationError(`SQLite store ${this.path}: could not ${operation}: ${messageOf(error)}`, {
-        cause: error,
-        hint: hintFor(error),
-      });
-    }
-  }
-
-  #checkOpen(): void {
-    if (this.#closed) throw new Error('the SQLite store is closed');
+  protected override describeFailure(error: unknown): FailureDescription {
+    return { detail: describeError(error), hint: hintFor(error) };
   }
 }
 
@@ -326,20 +304,6 @@ function restrictSidecarFiles(file: string): void {
   }
 }
 
-
-/** Our revisions are positive integers in decimal; anything else can never match one. */
-function parseRev(rev: string): number | undefined {
-  return /^[1-9][0-9]{0,14}$/.test(rev) ? Number(rev) : undefined;
-}
-
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function hintFor(error: unknown): string | undefined {
   switch (codeOf(error)) {

@@ -12,7 +12,7 @@
  * reused; `consul kv delete -recurse acmectl-test/` cleans up afterwards.
  */
 import { describe } from 'vitest';
-import { CONSUL_MAX_VALUE_BYTES } from '../../src/store/consul.js';
+import { CONSUL_MAX_VALUE_BYTES } from '../../src/store/consul/store.js';
 import { openStore } from '../../src/store/open.js';
 import { describeStoreContract } from './contract.js';
 

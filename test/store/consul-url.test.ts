@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/domain/errors.js';
-import { parseConsulUrl, type ConsulStoreConfig } from '../../src/store/consul-url.js';
+import { parseConsulUrl, type ConsulStoreConfig } from '../../src/store/consul/url.js';
 import { parseStoreUrl } from '../../src/store/open.js';
 import { tempDir } from '../support/temp-dir.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OperationError } from '../../src/domain/errors.js';
-import { CONSUL_MAX_VALUE_BYTES } from '../../src/store/consul.js';
+import { CONSUL_MAX_VALUE_BYTES } from '../../src/store/consul/store.js';
 import { leaseTestControls } from '../../src/store/lease.js';
 import { openStore, parseStoreUrl } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/domain/errors.js';
-import { parseEtcdUrl, type EtcdStoreConfig } from '../../src/store/etcd-url.js';
+import { parseEtcdUrl, type EtcdStoreConfig } from '../../src/store/etcd/url.js';
 import { parseStoreUrl } from '../../src/store/open.js';
 import { tempDir } from '../support/temp-dir.js';
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OperationError } from '../../src/domain/errors.js';
-import { ETCD_MAX_VALUE_BYTES } from '../../src/store/etcd.js';
+import { ETCD_MAX_VALUE_BYTES } from '../../src/store/etcd/store.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { freePort } from '../../scripts/lib/pebble.js';

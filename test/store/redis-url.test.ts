@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/domain/errors.js';
 import { parseStoreUrl } from '../../src/store/open.js';
-import { parseRedisUrl, type RedisStoreConfig } from '../../src/store/redis-url.js';
+import { parseRedisUrl, type RedisStoreConfig } from '../../src/store/redis/url.js';
 import type { StoreOpenContext } from '../../src/store/url-options.js';
 import { tempDir } from '../support/temp-dir.js';
 

@@ -18,8 +18,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
-import { VAULT_MAX_VALUE_BYTES } from '../../src/store/vault.js';
-import { parseVaultUrl } from '../../src/store/vault-url.js';
+import { VAULT_MAX_VALUE_BYTES } from '../../src/store/vault/store.js';
+import { parseVaultUrl } from '../../src/store/vault/url.js';
 import { describeStoreContract } from './contract.js';
 
 const url = process.env['ACMECTL_TEST_VAULT_URL'] ?? '';

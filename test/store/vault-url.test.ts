@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/domain/errors.js';
 import { parseStoreUrl } from '../../src/store/open.js';
-import { parseVaultUrl, SecretText, type VaultStoreConfig } from '../../src/store/vault-url.js';
+import { parseVaultUrl, SecretText, type VaultStoreConfig } from '../../src/store/vault/url.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const dir = tempDir('vault-url-test');

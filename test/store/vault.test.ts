@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OperationError } from '../../src/domain/errors.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
-import { VAULT_MAX_VALUE_BYTES } from '../../src/store/vault.js';
+import { VAULT_MAX_VALUE_BYTES } from '../../src/store/vault/store.js';
 import { tempDir } from '../support/temp-dir.js';
 import { startVaultStandin, type VaultStandin } from '../support/vault-standin.js';
 import { describeStoreContract } from './contract.js';

@@ -1,16 +1,10 @@
 /**
  * Parsing of `redis://` and `rediss://` store URLs (docs/cli.md#store-urls). Loaded on every CLI start, so it imports
- * nothing heavy: the client lives in redis.ts, which open.ts imports only when a redis store is opened.
+ * nothing heavy: the client lives in ./store.ts, which open.ts imports only when a redis store is opened.
  */
-import { UsageError } from '../domain/errors.js';
-import {
-  checkKnownParameters,
-  networkOptions,
-  redactStoreUrl,
-  storeSecret,
-  type NetworkOptions,
-  type StoreOpenContext,
-} from './url-options.js';
+import { UsageError } from '../../domain/errors.js';
+import { checkKnownParameters, networkOptions, redactStoreUrl, storeSecret } from '../url-options.js';
+import type { NetworkOptions, StoreOpenContext } from '../url-options.js';
 
 /** The form every redis URL error message repeats. */
 export const REDIS_URL_FORM = 'redis://[[user]:password@]host[:port][/db][?prefix=acme/] (or rediss:// for TLS)';

@@ -1,5 +1,5 @@
 /**
- * Parsing of consul store URLs (docs/cli.md#store-urls). Kept apart from the client (./consul.ts) and free of heavy imports,
+ * Parsing of consul store URLs (docs/cli.md#store-urls). Kept apart from the client (./store.ts) and free of heavy imports,
  * so `parseStoreUrl` can validate a URL (exit 2) without loading any network code.
  *
  *   consul://HOST:8500/KV/PATH/?token=...&timeout=2000&dc=eu-west
@@ -10,9 +10,9 @@
  * the `consul+https` scheme, timeout → `?timeout=` (milliseconds). `--ca-bundle`, `tls_verify` and `servername`
  * apply to consul+https only; `dc` picks another datacenter than the agent's own.
  */
-import { UsageError } from '../domain/errors.js';
-import { checkKnownParameters, networkOptions, redactStoreUrl, storeSecret } from './url-options.js';
-import type { NetworkOptions, StoreOpenContext } from './url-options.js';
+import { UsageError } from '../../domain/errors.js';
+import { checkKnownParameters, networkOptions, redactStoreUrl, storeSecret } from '../url-options.js';
+import type { NetworkOptions, StoreOpenContext } from '../url-options.js';
 
 /** Everything needed to open the consul store, parsed from its URL (no I/O besides reading secret files). */
 export interface ConsulStoreConfig extends NetworkOptions {

@@ -1,6 +1,6 @@
 /**
  * `vault://` and `vault+https://` store URLs (docs/cli.md#store-urls) → VaultStoreConfig. Pure apart from reading secret files
- * the URL names (`?token_file=`, `?secret_id_file=`), and free of anything heavy: the client is in vault.ts,
+ * the URL names (`?token_file=`, `?secret_id_file=`), and free of anything heavy: the client is in ./store.ts,
  * imported only when the store is opened.
  *
  *   vault[+https]://HOST[:PORT]/[MOUNT[/PATH/PREFIX]][?PARAMETERS]
@@ -17,15 +17,9 @@
  *   namespace                                              Vault Enterprise namespace (X-Vault-Namespace)
  *   timeout, tls_verify, servername (tls_server_name)      see url-options.ts; host, port, https, kv_path: the URL
  */
-import { UsageError } from '../domain/errors.js';
-import {
-  checkKnownParameters,
-  networkOptions,
-  redactStoreUrl,
-  storeSecret,
-  type NetworkOptions,
-  type StoreOpenContext,
-} from './url-options.js';
+import { UsageError } from '../../domain/errors.js';
+import { checkKnownParameters, networkOptions, redactStoreUrl, storeSecret } from '../url-options.js';
+import type { NetworkOptions, StoreOpenContext } from '../url-options.js';
 
 export const VAULT_DEFAULT_PORT = 8200;
 export const VAULT_DEFAULT_MOUNT = 'secret';

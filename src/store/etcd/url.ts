@@ -1,21 +1,15 @@
 /**
  * Parsing of etcd store URLs (docs/cli.md#store-urls). Loaded on every CLI start, so it imports nothing heavy: the client
- * lives in ./etcd.ts, which open.ts imports only when an etcd store is actually opened.
+ * lives in ./store.ts, which open.ts imports only when an etcd store is actually opened.
  *
  *   etcd://[user[:password]@]host[:port][,host2[:port]...][/prefix][?timeout=&username=&password_file=]
  *   etcd+https://...same...[&tls_verify=false&servername=etcd.internal]
  *
  * The URL text is parsed by hand because it may list several hosts, which WHATWG URL cannot parse.
  */
-import { UsageError } from '../domain/errors.js';
-import {
-  checkKnownParameters,
-  networkOptions,
-  redactStoreUrl,
-  storeSecret,
-  type NetworkOptions,
-  type StoreOpenContext,
-} from './url-options.js';
+import { UsageError } from '../../domain/errors.js';
+import { checkKnownParameters, networkOptions, redactStoreUrl, storeSecret } from '../url-options.js';
+import type { NetworkOptions, StoreOpenContext } from '../url-options.js';
 
 /** Everything needed to open the etcd store, parsed from its URL (no I/O besides reading secret files). */
 export interface EtcdStoreConfig extends NetworkOptions {
