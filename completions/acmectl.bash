@@ -6,7 +6,7 @@ _acmectl() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --ca-bundle|--challenge|--concurrency|--config|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--failure-hook|--format|--from|--hook-timeout|--http-address|--http-port|--key-type|--name|--order-timeout|--out|--output|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--reason|--request-timeout|--server|--store|--to|--version|--webroot) ((i++)) ;;
+      --ca-bundle|--challenge|--concurrency|--config|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--failure-hook|--format|--from|--hook-timeout|--http-address|--http-port|--key-group|--key-mode|--key-type|--name|--order-timeout|--out|--output|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--reason|--request-timeout|--server|--store|--to|--version|--webroot) ((i++)) ;;
       -*) ;;
       *)
         # a word extends the command path only when it names a subcommand; else it is an argument
@@ -20,12 +20,12 @@ _acmectl() {
     --challenge) COMPREPLY=($(compgen -W "standalone webroot store" -- "$cur")); return ;;
     --key-type) COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
     --reason) COMPREPLY=($(compgen -W "unspecified keyCompromise affiliationChanged superseded cessationOfOperation" -- "$cur")); return ;;
-    --concurrency|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--failure-hook|--format|--from|--hook-timeout|--http-address|--http-port|--name|--order-timeout|--post-hook|--pre-hook|--preferred-chain|--profile|--request-timeout|--server|--store|--to|--version) return ;;
+    --concurrency|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--failure-hook|--format|--from|--hook-timeout|--http-address|--http-port|--key-group|--key-mode|--name|--order-timeout|--post-hook|--pre-hook|--preferred-chain|--profile|--request-timeout|--server|--store|--to|--version) return ;;
   esac
   local words
   case "$path" in
     '') words="issue renew list ls show serve export revoke delete store config ca account completion" ;;
-    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --key-type --profile --preferred-chain --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout" ;;
+    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --key-type --profile --preferred-chain --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --key-group --key-mode --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout" ;;
     'renew') words="--days --force --concurrency --random-sleep --no-random-sleep --dry-run --run-deploy-hooks --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --request-timeout --order-timeout" ;;
     'list') words="--expiring --format --output" ;;
     'ls') words="--expiring --format --output" ;;

@@ -13,7 +13,7 @@ function __acmectl_path
             continue
         end
         switch $token
-            case --ca-bundle --challenge --concurrency --config --current-email --days --deploy-hook --eab-hmac-key --eab-kid --email --expiring --failure-hook --format --from --hook-timeout --http-address --http-port --key-type --name --order-timeout --out --output --password-file --post-hook --pre-hook --preferred-chain --profile --reason --request-timeout --server --store --to --version --webroot
+            case --ca-bundle --challenge --concurrency --config --current-email --days --deploy-hook --eab-hmac-key --eab-kid --email --expiring --failure-hook --format --from --hook-timeout --http-address --http-port --key-group --key-mode --key-type --name --order-timeout --out --output --password-file --post-hook --pre-hook --preferred-chain --profile --reason --request-timeout --server --store --to --version --webroot
                 set skip 1
             case '-*'
             case '*'
@@ -59,6 +59,8 @@ complete -c acmectl -n '__acmectl_at \'issue\'' -l eab-hmac-key -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l out -r -F
 complete -c acmectl -n '__acmectl_at \'issue\'' -l format -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l password-file -r -F
+complete -c acmectl -n '__acmectl_at \'issue\'' -l key-group -x
+complete -c acmectl -n '__acmectl_at \'issue\'' -l key-mode -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l pre-hook -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l post-hook -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l deploy-hook -x

@@ -54,6 +54,8 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--out <dir>', 'export directory: files go to <dir>/<name>/ (default <data dir>/live)')
     .addOption(formatOption())
     .option('--password-file <file>', 'PKCS#12 password (first line); or ACMECTL_PKCS12_PASSWORD')
+    .option('--key-group <group>', 'group given the private key files, e.g. ssl-cert, so that services in it can read them; stored')
+    .option('--key-mode <mode>', 'mode of the private key files: 0600 (default), 0640 (with --key-group) or 0644; stored')
     .option('--pre-hook <command>', 'run before the first challenge (e.g. to free port 80); stored for renewals')
     .option('--post-hook <command>', 'run after the order, also after a failure (e.g. systemctl reload nginx); stored for renewals')
     .option('--deploy-hook <command>', 'run for each certificate issued or renewed, with its data in the environment; stored')

@@ -34,6 +34,8 @@ export const SETTINGS = {
   },
   profile: { type: 'string', flag: 'profile', default: null, description: "the CA's certificate profile (e.g. shortlived at Let's Encrypt); acmectl ca lists them" },
   keyType: { type: 'enum', flag: 'key-type', values: KEY_TYPES, default: 'ec256', description: 'certificate key type' },
+  keyGroup: { type: 'string', flag: 'key-group', default: null, description: 'group given the private key files (privkey.pem, combined.pem, certificate.p12), e.g. ssl-cert; stored for renewals' },
+  keyMode: { type: 'string', flag: 'key-mode', default: null, description: 'mode of the private key files: 0600 (default), 0640 with --key-group, 0644; stored for renewals' },
   preferredChain: { type: 'string', flag: 'preferred-chain', default: null, description: 'issuer common name of the topmost certificate of the chain to use when the CA offers several (e.g. "ISRG Root X1"); stored for renewals' },
   challenge: { type: 'enum', flag: 'challenge', values: CHALLENGE_METHODS, default: 'standalone', description: 'how HTTP-01 challenges are answered' },
   httpPort: { type: 'integer', flag: 'http-port', min: 1, max: 65535, default: 80, description: 'port of the standalone HTTP-01 responder' },

@@ -50,6 +50,10 @@ export interface RenewalSettings {
    * offers several (certbot's and lego's rule, matched exactly). Null keeps the CA's default chain.
    */
   preferredChain: string | null;
+  /** --key-group: the group (name) given the private key files on every host that exports them; null: none. */
+  keyGroup: string | null;
+  /** --key-mode: the private key files' mode as typed ("0640"); null: 0600. */
+  keyMode: string | null;
 }
 
 /** One issued certificate with its key, as the CA sent it. */
@@ -166,6 +170,8 @@ export function decodeRecord(bytes: Uint8Array, key: string): CertificateRecord 
   record.settings.caBundlePem ??= null;
   record.settings.profile ??= null;
   record.settings.preferredChain ??= null;
+  record.settings.keyGroup ??= null;
+  record.settings.keyMode ??= null;
   record.history ??= [];
   return record;
 }

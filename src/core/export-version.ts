@@ -1,5 +1,7 @@
 import { combinedPem } from '../deploy/formats.js';
 import type { ExportFormat } from '../deploy/formats.js';
+import { DEFAULT_KEY_MODE, parseKeyMode, resolveGroup } from '../deploy/key-access.js';
+import type { KeyAccess } from '../deploy/key-access.js';
 import { exportPem } from '../deploy/pem-export.js';
 import type { ExportedPaths } from '../deploy/pem-export.js';
 import { pemFilesOf } from './certificate-record.js';
@@ -26,5 +28,11 @@ export async function exportVersion(record: CertificateRecord, version: Certific
     const { pkcs12 } = await import('../deploy/pkcs12.js');
     extraFiles.push({ name: 'certificate.p12', data: pkcs12(files, { password: target.pkcs12Password(), friendlyName: record.name }) });
   }
-  return exportPem({ outDir: target.outDir, name: record.name, version: String(version.version), files, ...(extraFiles.length ? { extraFiles } : {}) });
+  const keyAccess = await keyAccessOf(record.settings);
+  return exportPem({ outDir: target.outDir, name: record.name, version: String(version.version), files, keyAccess, ...(extraFiles.length ? { extraFiles } : {}) });
+}
+
+/** The key files' access from the stored settings; the group is looked up on this host (ids differ across a fleet). */
+export async function keyAccessOf(settings: Pick<CertificateRecord['settings'], 'keyGroup' | 'keyMode'>): Promise<KeyAccess> {
+  return { mode: settings.keyMode === null ? DEFAULT_KEY_MODE : parseKeyMode(settings.keyMode), gid: settings.keyGroup === null ? null : await resolveGroup(settings.keyGroup) };
 }

@@ -122,6 +122,8 @@ function request(ca: ScriptedCa, overrides: Partial<IssueRequest> = {}): IssueRe
       caBundlePem: null,
       profile: null,
       preferredChain: null,
+      keyGroup: null,
+      keyMode: null,
     },
     force: false,
     account: { email: 'ops@example.com', agreeTos: true, eab: null },

@@ -41,6 +41,8 @@ function record(overrides: Partial<CertificateRecord> = {}, notAfter = LATER(-60
       caBundlePem: null,
       profile: null,
       preferredChain: null,
+      keyGroup: null,
+      keyMode: null,
     },
     current: { version: 1, serial: '01', notBefore: LATER(-90 * 86_400).toISOString(), notAfter: notAfter.toISOString(), issuer: 'Test CA', issuedAt: LATER(-90 * 86_400).toISOString(), certPem: 'PEM', chainPem: '', keyPem: 'KEY', fence: '1' },
     history: [],

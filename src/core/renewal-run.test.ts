@@ -39,6 +39,8 @@ function request(ca: ScriptedCa, name: string, hooks: Partial<RenewalSettings['h
       caBundlePem: null,
       profile: null,
       preferredChain: null,
+      keyGroup: null,
+      keyMode: null,
     },
     force: false,
     account: { email: null, agreeTos: true, eab: null },

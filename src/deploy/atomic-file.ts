@@ -19,6 +19,8 @@ export interface WriteFileAtomicOptions {
    * A caller writing several files into one directory may pass false and call {@link fsyncDirectory} once.
    */
   syncDirectory?: boolean;
+  /** Give the file this group, before any content is written (the owner is unchanged). */
+  gid?: number;
 }
 
 /** Keeps a temporary name within NAME_MAX (255) however long the final name is. */
@@ -52,6 +54,7 @@ export async function writeFileAtomic(
     handle = await fs.open(tempPath, EXCLUSIVE_CREATE_FLAGS, mode);
     tempExists = true;
     await fs.fchmod(handle, mode);
+    if (options.gid !== undefined) await fs.fchown(handle, options.gid);
     await fs.write(handle, data);
     await fs.fsync(handle);
     const openHandle = handle;

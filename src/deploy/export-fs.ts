@@ -27,6 +27,10 @@ export interface ExportFs {
   /** `mkdir` (non-recursive unless asked); resolves to the first directory created, as fs/promises does. */
   mkdir(path: string, options: { mode: number; recursive?: boolean }): Promise<string | undefined>;
   chmod(path: string, mode: number): Promise<void>;
+  /** Set the group of an open file (the owner is unchanged). */
+  fchown(handle: FileHandle, gid: number): Promise<void>;
+  /** Set the group of a path (the owner is unchanged). */
+  chown(path: string, gid: number): Promise<void>;
   rm(path: string, options: { recursive?: boolean; force?: boolean }): Promise<void>;
   unlink(path: string): Promise<void>;
   lstat(path: string): Promise<Stats>;
@@ -47,6 +51,8 @@ export const nodeExportFs: ExportFs = {
   readlink: (path) => fsp.readlink(path),
   mkdir: (path, options) => fsp.mkdir(path, options),
   chmod: (path, mode) => fsp.chmod(path, mode),
+  fchown: (handle, gid) => handle.chown(-1, gid),
+  chown: (path, gid) => fsp.chown(path, -1, gid),
   rm: (path, options) => fsp.rm(path, options),
   unlink: (path) => fsp.unlink(path),
   lstat: (path) => fsp.lstat(path),

@@ -23,6 +23,7 @@ import { AcmectlError, OperationError, UsageError } from '../domain/errors.js';
 import { describeError, fsyncDirectory, writeFileAtomic } from './atomic-file.js';
 import { errorCode, nodeExportFs, type ExportFs } from './export-fs.js';
 import type { PemFiles } from '../pki/pem-files.js';
+import { DEFAULT_KEY_ACCESS, directoryModeFor, type KeyAccess } from './key-access.js';
 
 
 export interface PemExportRequest {
@@ -38,6 +39,11 @@ export interface PemExportRequest {
    * directory, so that they switch together with `privkey.pem`. Each name at most once.
    */
   extraFiles?: ExtraFile[];
+  /**
+   * Mode and group of the files holding the private key (privkey.pem and the extra files) and, through
+   * directoryModeFor, of the directories on their way. Default: 0600, group unchanged.
+   */
+  keyAccess?: KeyAccess;
 }
 
 /** The names of the extra files an export may hold besides the four PEM files. */
@@ -92,11 +98,12 @@ const EXTRA_FILE_PATH_KEYS: Record<ExtraFileName, 'combined' | 'pkcs12'> = {
   'certificate.p12': 'pkcs12',
 };
 
-/** One file of a version directory, as planned: name, content and mode. */
+/** One file of a version directory, as planned: name, content, mode and group (null: the owner's). */
 interface PlannedFile {
   fileName: string;
   data: string | Uint8Array;
   mode: number;
+  gid: number | null;
 }
 
 /**
@@ -155,13 +162,15 @@ export async function exportPem(request: PemExportRequest, fs: ExportFs = nodeEx
   }
   const extraFiles = checkExtraFiles(request.extraFiles);
   const paths = exportedPaths(request.outDir, name);
-  const planned: PlannedFile[] = PEM_FILE_LAYOUT.map(({ key, fileName, mode }) => ({ fileName, data: files[key], mode }));
+  const access = request.keyAccess ?? DEFAULT_KEY_ACCESS;
+  const holdsKey = (mode: number): boolean => mode === PRIVATE_FILE_MODE;
+  const planned: PlannedFile[] = PEM_FILE_LAYOUT.map(({ key, fileName, mode }) => (holdsKey(mode) ? { fileName, data: files[key], mode: access.mode, gid: access.gid } : { fileName, data: files[key], mode, gid: null }));
   for (const extra of extraFiles) {
-    planned.push({ fileName: extra.name, data: extra.data, mode: PRIVATE_FILE_MODE });
+    planned.push({ fileName: extra.name, data: extra.data, mode: access.mode, gid: access.gid });
     paths[EXTRA_FILE_PATH_KEYS[extra.name]] = join(paths.dir, extra.name);
   }
   try {
-    await exportVersion(fs, resolve(request.outDir), name, version, planned);
+    await exportVersion(fs, resolve(request.outDir), name, version, planned, access);
     return paths;
   } catch (error) {
     if (error instanceof AcmectlError) throw error;
@@ -210,8 +219,10 @@ async function exportVersion(
   name: string,
   version: string,
   planned: readonly PlannedFile[],
+  access: KeyAccess,
 ): Promise<void> {
   await ensureDirectory(fs, outDir);
+  const directoryAccess = { mode: directoryModeFor(access.mode), gid: access.gid };
   const linkPath = join(outDir, name);
   const before = await inspectLinkPath(fs, linkPath, name);
   const nameVersionsDir = join(outDir, VERSIONS_DIR_NAME, name);
@@ -219,18 +230,25 @@ async function exportVersion(
   const linkedVersion = before.kind === 'link' ? versionOfDirName(before.versionDirName) : undefined;
   let versionDirName = version;
   if (before.kind === 'link' && linkedVersion === version) {
-    if (await versionDirectoryHolds(fs, join(nameVersionsDir, before.versionDirName), planned)) return;
+    const linkedDir = join(nameVersionsDir, before.versionDirName);
+    const accessCurrent = (await outDirectoryOpenTo(fs, outDir, directoryAccess)) && (await hasAccess(fs, dirname(nameVersionsDir), directoryAccess)) && (await hasAccess(fs, nameVersionsDir, directoryAccess)) && (await hasAccess(fs, linkedDir, directoryAccess));
+    if (accessCurrent && (await versionDirectoryHolds(fs, linkedDir, planned))) return;
     versionDirName = `${version}${REPAIR_SEPARATOR}${randomHex()}`;
   }
   const versionDir = join(nameVersionsDir, versionDirName);
 
   await ensureDirectory(fs, nameVersionsDir);
+  // The directories on the way to the key files let through whom the key mode lets read (and no one else).
+  await openOutDirectoryTo(fs, outDir, directoryAccess);
+  await applyAccess(fs, dirname(nameVersionsDir), directoryAccess);
+  await applyAccess(fs, nameVersionsDir, directoryAccess);
   // Whatever is here is a leftover of an interrupted attempt: the linked directory is never this one.
   await fs.rm(versionDir, { recursive: true, force: true });
   await fs.mkdir(versionDir, { mode: DIRECTORY_MODE });
-  await fs.chmod(versionDir, DIRECTORY_MODE);
+  await fs.chmod(versionDir, directoryAccess.mode); // exactly, whatever the umask
+  if (directoryAccess.gid !== null) await fs.chown(versionDir, directoryAccess.gid);
   for (const file of planned) {
-    await writeFileAtomic(join(versionDir, file.fileName), file.data, file.mode, fs, { syncDirectory: false });
+    await writeFileAtomic(join(versionDir, file.fileName), file.data, file.mode, fs, { syncDirectory: false, ...(file.gid !== null ? { gid: file.gid } : {}) });
   }
   // The version must be durable, files and directory entry, before the link can point to it.
   await fsyncDirectory(versionDir, fs);
@@ -309,7 +327,7 @@ async function versionDirectoryHolds(fs: ExportFs, dir: string, planned: readonl
     const path = join(dir, file.fileName);
     try {
       const stats = await fs.lstat(path);
-      if (!stats.isFile() || (stats.mode & 0o7777) !== file.mode) return false;
+      if (!stats.isFile() || (stats.mode & 0o7777) !== file.mode || (file.gid !== null && stats.gid !== file.gid)) return false;
       if (!(await fs.readFile(path)).equals(toBuffer(file.data))) return false;
     } catch (error) {
       if (isMissing(error)) return false;
@@ -351,6 +369,45 @@ function checkExtraFiles(extraFiles: readonly ExtraFile[] | undefined): readonly
     }
   }
   return extraFiles;
+}
+
+/**
+ * Sets a directory of acmectl's own (.versions and below) to exactly this mode, and to the group when one is
+ * given; changes nothing that is already so (a re-export of the current version writes nothing).
+ */
+async function applyAccess(fs: ExportFs, path: string, access: KeyAccess): Promise<void> {
+  const stats = await fs.lstat(path);
+  if ((stats.mode & 0o7777) !== access.mode) await fs.chmod(path, access.mode);
+  if (access.gid !== null && stats.gid !== access.gid) await fs.chown(path, access.gid);
+}
+
+async function hasAccess(fs: ExportFs, path: string, access: KeyAccess): Promise<boolean> {
+  try {
+    const stats = await fs.lstat(path);
+    return (stats.mode & 0o7777) === access.mode && (access.gid === null || stats.gid === access.gid);
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+async function outDirectoryOpenTo(fs: ExportFs, outDir: string, access: KeyAccess): Promise<boolean> {
+  const traverse = access.mode & 0o011;
+  if (traverse === 0 && access.gid === null) return true;
+  const stats = await fs.stat(outDir);
+  return (stats.mode & traverse) === traverse && (access.gid === null || stats.gid === access.gid);
+}
+
+/**
+ * The export directory may be the user's: it only gains the traverse bits the key mode needs (never loses any,
+ * never gains read or write), and the key group when one is given, so that the group can reach the files.
+ */
+async function openOutDirectoryTo(fs: ExportFs, outDir: string, access: KeyAccess): Promise<void> {
+  const traverse = access.mode & 0o011;
+  if (traverse === 0 && access.gid === null) return;
+  const stats = await fs.stat(outDir);
+  if ((stats.mode & traverse) !== traverse) await fs.chmod(outDir, (stats.mode & 0o7777) | traverse);
+  if (access.gid !== null && stats.gid !== access.gid) await fs.chown(outDir, access.gid);
 }
 
 /**

@@ -19,6 +19,7 @@ import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js'
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 import type { Context } from '../context.js';
+import { parseKeyMode, resolveGroup } from '../../deploy/key-access.js';
 import { checkDirectory, checkEab, checkEmail, checkListenAddresses, checkPreferredChain, NO_EMAIL_WARNING } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
 import { reportHookFailures } from '../hook-report.js';
@@ -51,6 +52,9 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
   const email = checkEmail(settings.email);
   const eab = checkEab(settings.eabKid, settings.eabHmacKey);
   const preferredChain = checkPreferredChain(settings.preferredChain);
+  const keyMode = settings.keyMode === null ? null : parseKeyMode(settings.keyMode).toString(8).padStart(4, '0');
+  // A group that does not exist here is refused now (exit 2), not found when the files are written.
+  if (settings.keyGroup !== null) await resolveGroup(settings.keyGroup);
   const directory = resolveCaDirectory(settings.server);
   const fetchEab = eab ? undefined : eabSource(ctx, directory, email);
   const formats = parseExportFormats(format ?? []);
@@ -74,6 +78,8 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     caBundlePem,
     profile: checkProfileName(settings.profile),
     preferredChain,
+    keyGroup: settings.keyGroup,
+    keyMode,
   };
   const orderFrom = orderDirectory(directory.url, dryRun === true);
 
