@@ -82,7 +82,7 @@ async function main() {
   writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
   const unmet = rows.flatMap((row) => [...row.comparisons.filter((c) => c.met === false), ...row.targets.filter((t) => t.met === false)].map(() => row.what));
   console.log(`Measured ${host.date.slice(0, 10)} on ${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, Node ${host.node}, Linux ${host.kernel}; load average at start ${host.loadAverageAtStart.join(', ')}.`);
-  console.log(`Medians of ${options.runs} runs (start-up: ${options.runs * 4}), a fresh process per run; peak = the largest peak RSS of a run.\n`);
+  console.log(`Medians of ${options.runs} runs (start-up and node -e 0: ${options.runs * 4}), a fresh process per run; peak = the largest peak RSS of a run.\n`);
   console.log(markdownTable(rows));
   if (results.notes.length > 0) console.log(`\n${results.notes.map((note) => `- ${note}`).join('\n')}`);
   console.log(`\n${unmet.length === 0 ? 'Every target measured is met.' : `Targets not met: ${[...new Set(unmet)].join('; ')}.`} JSON: ${RESULTS_FILE}`);

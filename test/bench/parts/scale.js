@@ -88,7 +88,7 @@ function noteGrowth(results, sizes) {
       const perThousand = ((b.median - a.median) / (large - small)) * 1000;
       results.notes.push(
         `${kind} (${backend}): ${formatMs(a.median)} at ${small.toLocaleString('en')} → ${formatMs(b.median)} at ${large.toLocaleString('en')} certificates: ` +
-          `+${formatMs(perThousand)} per 1,000 certificates; ${(large / small).toFixed(0)}× the certificates took ${(b.median / a.median).toFixed(1)}× the time`,
+          `${perThousand < 0 ? '−' : '+'}${formatMs(Math.abs(perThousand))} per 1,000 certificates; ${(large / small).toFixed(0)}× the certificates took ${(b.median / a.median).toFixed(1)}× the time`,
       );
     }
   }
