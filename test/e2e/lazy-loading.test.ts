@@ -26,6 +26,11 @@ describe('lazy loading', () => {
     for (const heavy of ['acme-client', 'better-sqlite3', 'cosmiconfig']) expect(loaded).not.toContain(heavy);
   });
 
+  it('--version loads neither the ACME client, nor SQLite, nor the config loader', async () => {
+    const loaded = await modulesLoadedBy(['--version']);
+    for (const heavy of ['acme-client', 'better-sqlite3', 'cosmiconfig']) expect(loaded).not.toContain(heavy);
+  });
+
   it('list does not load the ACME client', async () => {
     const loaded = await modulesLoadedBy(['list']);
     expect(loaded).toContain('cosmiconfig');
