@@ -77,6 +77,8 @@ export interface CaConnectOptions {
   /** Extra CA certificates (PEM) trusted for this CA's origin, besides Node's roots. */
   caBundlePem?: string;
   requestTimeoutMs: number;
+  /** The command's signal (SIGINT/SIGTERM/SIGHUP): aborts a request in flight at once. */
+  signal?: AbortSignal;
 }
 
 /** acme-client's HttpClient: JWS signing, nonces (badNonce retried with a fresh nonce), EAB. */
@@ -110,7 +112,7 @@ export class CaClient {
   ) {}
 
   static async connect(options: CaConnectOptions): Promise<CaClient> {
-    const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs });
+    const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
     if (options.caBundlePem) trustForOrigin(options.directoryUrl, options.caBundlePem);
     const client = new acme.Client({
       directoryUrl: options.directoryUrl,
