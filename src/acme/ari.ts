@@ -152,6 +152,8 @@ export interface FetchRenewalInfoOptions {
   /** Extra CA certificates trusted for the CA's origin (the ones stored with the certificate). */
   caBundlePem?: string | null;
   requestTimeoutMs: number;
+  /** The command's signal: aborts the request at once. */
+  signal?: AbortSignal;
   now?: () => Date;
 }
 

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { OperationError } from '../domain/errors.js';
 import { commonNameOf, pemCertificateBlocks } from '../pki/pem.js';
+import { visibleText } from '../domain/visible-text.js';
 import type { CaClient } from './client.js';
 
 /**
@@ -44,7 +45,7 @@ export function topIssuerName(chain: Chain): string {
 /** Null when every certificate is issued and signed by the next one in the chain; otherwise what is wrong. */
 export function chainLinkProblem(chain: Chain): string | null {
   const { certificates } = chain;
-  const describe = (index: number): string => `certificate ${index + 1} (${commonNameOf(certificates[index]!.subject)})`;
+  const describe = (index: number): string => `certificate ${index + 1} (${visibleText(commonNameOf(certificates[index]!.subject), 200)})`;
   for (let index = 0; index + 1 < certificates.length; index++) {
     const child = certificates[index]!;
     const parent = certificates[index + 1]!;
@@ -105,9 +106,9 @@ export async function chooseChain(defaultPem: string, preferred: string | null, 
   const offered = [defaultTop];
   const leaf = defaultChain.certificates[0]!.raw;
   for await (const alternate of alternates) {
-    const ignored = (why: string): void => void warnings.push(`ignored the alternate chain at ${alternate.url}: ${why}`);
+    const ignored = (why: string): void => void warnings.push(`ignored the alternate chain at ${visibleText(alternate.url, 300)}: ${why}`);
     if ('error' in alternate) {
-      ignored(`it could not be downloaded: ${alternate.error}`);
+      ignored(`it could not be downloaded: ${visibleText(alternate.error, 300)}`);
       continue;
     }
     let chain: Chain;
@@ -132,8 +133,8 @@ export async function chooseChain(defaultPem: string, preferred: string | null, 
   }
   const sameButCase = offered.find((name) => name.toLowerCase() === preferred.toLowerCase());
   warnings.push(
-    `no chain offered by the CA has the issuer "${preferred}"; kept the default chain whose top issuer is "${defaultTop}" (offered: ${offered.map((name) => `"${name}"`).join(', ')})` +
-      (sameButCase ? `; the name is matched exactly, and "${sameButCase}" differs in case` : ''),
+    `no chain offered by the CA has the issuer "${preferred}"; kept the default chain whose top issuer is "${visibleText(defaultTop, 200)}" (offered: ${offered.map((name) => `"${visibleText(name, 200)}"`).join(', ')})` +
+      (sameButCase ? `; the name is matched exactly, and "${visibleText(sameButCase, 200)}" differs in case` : ''),
   );
   return keepDefault(warnings);
 }
@@ -150,7 +151,7 @@ export async function downloadChain(ca: Pick<CaClient, 'downloadCertificate'>, u
   const origin = new URL(url).origin;
   const sameOrigin = first.alternates.filter((alternate) => new URL(alternate).origin === origin);
   for (const alternate of first.alternates) {
-    if (!sameOrigin.includes(alternate)) notes.push(`ignored the alternate chain at ${alternate}: it is not on the CA's server (${origin})`);
+    if (!sameOrigin.includes(alternate)) notes.push(`ignored the alternate chain at ${visibleText(alternate, 300)}: it is not on the CA's server (${origin})`);
   }
   if (sameOrigin.length > MAX_ALTERNATE_CHAINS) {
     notes.push(`the CA offers ${sameOrigin.length} alternate chains; only the first ${MAX_ALTERNATE_CHAINS} were considered`);

@@ -1,6 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { OperationError, UsageError } from '../domain/errors.js';
 import type { Identifier } from '../domain/identifiers.js';
+import { accountFrom, authorizationFrom, challengeFrom, directoryFrom, isHttpUrl, orderFrom, problemFrom } from './acme-objects.js';
+import type { AcmeAccount, AcmeAuthorization, AcmeDirectory, AcmeOrder } from './acme-objects.js';
+import { allowedOrigins, checkOnCaOrigin } from './ca-origins.js';
 import { linkUrls } from './link-header.js';
 import { AcmeProblemError, CaStatusError, isAcmeProblem } from './problem.js';
 import { shortProblemType } from '../domain/problem-type.js';
@@ -9,57 +12,15 @@ import type { PollResult } from './polling.js';
 import { retryAfterUntil } from './retry-after.js';
 import type { CaRequestKind, CaRetryAfter } from './retry-after.js';
 import { loadAcmeClient, trustForOrigin, unauthenticatedGet } from './transport.js';
+import { visibleText } from '../domain/visible-text.js';
 
-/** The directory object (RFC 8555 §7.1.1). */
-export interface AcmeDirectory {
-  newNonce: string;
-  newAccount: string;
-  newOrder: string;
-  revokeCert?: string;
-  keyChange?: string;
-  renewalInfo?: string;
-  meta?: { termsOfService?: string; website?: string; caaIdentities?: string[]; externalAccountRequired?: boolean; profiles?: Record<string, string> };
-}
-
-export type AcmeStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid' | 'deactivated' | 'expired' | 'revoked';
-
-export interface AcmeOrder {
-  url: string;
-  status: AcmeStatus;
-  identifiers: Identifier[];
-  authorizations: string[];
-  finalize: string;
-  certificate?: string;
-  error?: unknown;
-}
-
-export interface AcmeChallenge {
-  type: string;
-  url: string;
-  status: AcmeStatus;
-  token?: string;
-  error?: unknown;
-}
-
-export interface AcmeAuthorization {
-  url: string;
-  status: AcmeStatus;
-  identifier: Identifier;
-  challenges: AcmeChallenge[];
-}
+export type { AcmeAccount, AcmeAuthorization, AcmeChallenge, AcmeDirectory, AcmeOrder, AcmeStatus } from './acme-objects.js';
 
 export interface DownloadedCertificate {
   /** Leaf first, as the CA sent it. */
   pem: string;
   /** Absolute URLs of the alternate chains offered, in the CA's order. */
   alternates: string[];
-}
-
-/** The account object (RFC 8555 §7.1.2) as the CA reports it. */
-export interface AcmeAccount {
-  status: string;
-  /** `mailto:` URLs; absent or empty when the account has no contact. */
-  contact?: string[];
 }
 
 export interface ExternalAccountBinding {
@@ -77,6 +38,8 @@ export interface CaConnectOptions {
   /** Extra CA certificates (PEM) trusted for this CA's origin, besides Node's roots. */
   caBundlePem?: string;
   requestTimeoutMs: number;
+  /** The command's signal (SIGINT/SIGTERM/SIGHUP): aborts a request in flight at once. */
+  signal?: AbortSignal;
 }
 
 /** acme-client's HttpClient: JWS signing, nonces (badNonce retried with a fresh nonce), EAB. */
@@ -107,10 +70,12 @@ export class CaClient {
     private accountUrl: string | undefined,
     /** acme-client's signer for another key (the new key of a key change). */
     private readonly signerFor: (keyPem: string) => AcmeHttpClient,
+    /** The origins signed requests may go to (ca-origins.ts). */
+    private readonly origins: ReadonlySet<string> = allowedOrigins(directoryUrl, directory),
   ) {}
 
   static async connect(options: CaConnectOptions): Promise<CaClient> {
-    const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs });
+    const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
     if (options.caBundlePem) trustForOrigin(options.directoryUrl, options.caBundlePem);
     const client = new acme.Client({
       directoryUrl: options.directoryUrl,
@@ -153,10 +118,10 @@ export class CaClient {
     if (request.email) payload.contact = [`mailto:${request.email}`];
     const answer = await this.signed(this.directory.newAccount, payload, { kid: null, includeExternalAccountBinding: request.withEab });
     const body = expectStatus(answer, [200, 201], 'registering the account', { request: 'newAccount', ...(request.withEab ? { hintFor: EAB_REFUSED_HINT } : {}) });
-    const url = answer.headers.location;
-    if (!url) throw new OperationError('the CA registered the account but did not say its URL (Location header missing)');
+    const account = accountFrom(body, 'valid');
+    const url = this.location(answer, 'account');
     this.accountUrl = url;
-    return { url, status: String((body as { status?: unknown }).status ?? 'valid') };
+    return { url, status: account.status };
   }
 
   /** Whether the CA offers account key changes (RFC 8555 §7.3.5): `keyChange` in its directory. */
@@ -166,7 +131,7 @@ export class CaClient {
 
   /** The account as the CA reports it now: POST-as-GET to the account URL (RFC 8555 §7.3). */
   async getAccount(): Promise<AcmeAccount> {
-    return accountOf(expectStatus(await this.post(this.accountUrlOrThrow('reading the account'), null, 'reading the account'), [200], 'reading the account'));
+    return accountFrom(expectStatus(await this.post(this.accountUrlOrThrow('reading the account'), null, 'reading the account'), [200], 'reading the account'));
   }
 
   /**
@@ -174,7 +139,7 @@ export class CaClient {
    * them), `status: 'deactivated'` deactivates it for good. Returns the account as the CA now reports it.
    */
   async updateAccount(changes: { contact?: string[]; status?: 'deactivated' }, what: string): Promise<AcmeAccount> {
-    return accountOf(expectStatus(await this.post(this.accountUrlOrThrow(what), changes, what), [200], what));
+    return accountFrom(expectStatus(await this.post(this.accountUrlOrThrow(what), changes, what), [200], what));
   }
 
   /**
@@ -199,31 +164,28 @@ export class CaClient {
     const payload = { identifiers, ...(options.profile ? { profile: options.profile } : {}), ...(options.replaces ? { replaces: options.replaces } : {}) };
     const answer = await this.post(this.directory.newOrder, payload, 'creating the order');
     const body = expectStatus(answer, [201], 'creating the order', { request: 'newOrder' });
-    const url = answer.headers.location;
-    if (!url) throw new OperationError('the CA created the order but did not say its URL (Location header missing)');
-    return { ...(body as Omit<AcmeOrder, 'url'>), url };
+    const url = this.location(answer, 'order');
+    return this.followable(orderFrom(body, url));
   }
 
   async getOrder(url: string): Promise<PollResult<AcmeOrder>> {
     const answer = await this.post(url, null, 'reading the order');
-    return { value: { ...(expectStatus(answer, [200], 'reading the order') as Omit<AcmeOrder, 'url'>), url }, retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
+    return { value: this.followable(orderFrom(expectStatus(answer, [200], 'reading the order'), url)), retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
   }
 
   async getAuthorization(url: string): Promise<PollResult<AcmeAuthorization>> {
     const answer = await this.post(url, null, 'reading the authorization');
-    const body = expectStatus(answer, [200], 'reading the authorization') as Omit<AcmeAuthorization, 'url'>;
-    return { value: { ...body, url }, retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
+    return { value: this.followable(authorizationFrom(expectStatus(answer, [200], 'reading the authorization'), url)), retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
   }
 
-  /** Tells the CA the challenge is ready to be validated (RFC 8555 §7.5.1). */
+  /** Tells the CA the challenge is ready to be validated (RFC 8555 §7.5.1); it answers with the challenge. */
   async respondToChallenge(url: string): Promise<void> {
-    expectStatus(await this.post(url, {}, 'answering the challenge'), [200], 'answering the challenge');
+    challengeFrom(expectStatus(await this.post(url, {}, 'answering the challenge'), [200], 'answering the challenge'));
   }
 
   async finalize(order: AcmeOrder, csrDer: Uint8Array): Promise<PollResult<AcmeOrder>> {
     const answer = await this.post(order.finalize, { csr: Buffer.from(csrDer).toString('base64url') }, 'finalizing the order');
-    const body = expectStatus(answer, [200], 'finalizing the order') as Omit<AcmeOrder, 'url'>;
-    return { value: { ...body, url: order.url }, retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
+    return { value: this.followable(orderFrom(expectStatus(answer, [200], 'finalizing the order'), order.url)), retryAfterMs: parseRetryAfter(answer.headers['retry-after']) };
   }
 
   /** revokeCert (RFC 8555 §7.6), signed with the account key. `reason` is an RFC 5280 CRLReason code. */
@@ -246,6 +208,25 @@ export class CaClient {
     return { pem, alternates: linkUrls(link, 'alternate', url) };
   }
 
+  /**
+   * The object, once every URL in it is on one of the CA's origins: a URL elsewhere is refused when the object
+   * arrives, before anything is presented or sent (signed() checks each request again).
+   */
+  private followable<T extends AcmeOrder | AcmeAuthorization>(object: T): T {
+    const urls = 'challenges' in object ? object.challenges.map((c) => c.url) : [...object.authorizations, object.finalize, ...(object.certificate ? [object.certificate] : [])];
+    for (const url of urls) checkOnCaOrigin(url, this.origins);
+    return object;
+  }
+
+  /** The URL in a Location header (an account's or an order's): an http(s) URL on one of the CA's origins. */
+  private location(answer: HttpAnswer, kind: 'account' | 'order'): string {
+    const url = answer.headers.location;
+    if (!url) throw new OperationError(`the CA created the ${kind} but did not say its URL (Location header missing)`);
+    if (!isHttpUrl(url)) throw new OperationError(`the CA sent an invalid ${kind} URL (Location header): ${visibleText(url, 300)}`);
+    checkOnCaOrigin(url, this.origins);
+    return url;
+  }
+
   private accountUrlOrThrow(what: string): string {
     if (!this.accountUrl) throw new Error(`no account URL while ${what}`);
     return this.accountUrl;
@@ -262,6 +243,8 @@ export class CaClient {
    * with a fresh nonce. Safe for every request: a badNonce request was rejected before it was processed.
    */
   private async signed(url: string, payload: unknown, options: { kid: string | null; includeExternalAccountBinding?: boolean }): Promise<HttpAnswer> {
+    // Before anything is signed or sent: a URL from the CA may point anywhere.
+    checkOnCaOrigin(url, this.origins);
     for (let round = 1; ; round++) {
       // acme-client adds the EAB member to the payload object it is given, so each round gets a copy.
       const body = payload && typeof payload === 'object' ? { ...payload } : payload;
@@ -291,9 +274,9 @@ const EAB_REFUSED_HINT = (type: string): string | undefined =>
  */
 function expectStatus(answer: HttpAnswer, expected: number[], what: string, options: { hintFor?: (type: string) => string | undefined; request?: CaRequestKind } = {}): unknown {
   if (expected.includes(answer.status)) return answer.data;
-  const data = parseJson(answer.data);
+  const data = problemFrom(answer.data);
   const retryAfter = askedToWait(answer, options.request ?? 'order');
-  if (isAcmeProblem(data)) throw new AcmeProblemError(`the CA refused ${what}`, data, options.hintFor?.(data.type), retryAfter ? { retryAfter } : {});
+  if (data) throw new AcmeProblemError(`the CA refused ${what}`, data, options.hintFor?.(data.type), retryAfter ? { retryAfter } : {});
   throw new CaStatusError(`the CA answered HTTP ${answer.status} while ${what}`, answer.status, retryAfter);
 }
 
@@ -301,13 +284,6 @@ function askedToWait(answer: HttpAnswer, request: CaRequestKind): CaRetryAfter |
   if (answer.status !== 429 && answer.status !== 503) return undefined;
   const until = retryAfterUntil(answer.headers['retry-after'], new Date());
   return until ? { until, status: answer.status, request } : undefined;
-}
-
-function accountOf(body: unknown): AcmeAccount {
-  const data = parseJson(body) as { status?: unknown; contact?: unknown } | null;
-  const status = typeof data?.status === 'string' ? data.status : 'unknown';
-  const contact = Array.isArray(data?.contact) ? data.contact.filter((c): c is string => typeof c === 'string') : undefined;
-  return { status, ...(contact ? { contact } : {}) };
 }
 
 function parseJson(data: unknown): unknown {
@@ -335,11 +311,11 @@ async function readingDirectory(url: string, read: () => Promise<unknown>): Prom
 }
 
 function checkDirectory(directory: unknown, url: string): AcmeDirectory {
-  const d = directory as Partial<AcmeDirectory> | null;
-  if (!d || typeof d !== 'object' || typeof d.newAccount !== 'string' || typeof d.newOrder !== 'string' || typeof d.newNonce !== 'string') {
+  const checked = directoryFrom(directory);
+  if (!checked) {
     throw new UsageError(`${url} is not an ACME directory (newAccount, newOrder and newNonce are missing)`, {
       hint: 'pass the directory URL of the CA, e.g. https://acme-v02.api.letsencrypt.org/directory',
     });
   }
-  return d as AcmeDirectory;
+  return checked;
 }

@@ -19,12 +19,17 @@ beforeAll(async () => {
   server = createServer((request, response) => {
     request.resume();
     response.writeHead(200, { 'content-type': 'application/json' });
+    if (request.url === '/trickle') {
+      const timer = setInterval(() => response.write(' '), 100);
+      response.on('close', () => clearInterval(timer));
+      return;
+    }
     response.end(ANSWERS[request.url ?? ''] ?? '{}');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
 
 const ask = (path: string) => requestEabCredentials({ endpoint: `${base}${path}`, email: 'ops@example.com', timeoutMs: 5000 });
 
@@ -36,6 +41,10 @@ describe('EAB credentials from an endpoint', () => {
     await expect(ask('/html')).rejects.toThrow(/something other than JSON/);
     await expect(ask('/bad-kid')).rejects.toThrow(/unexpected form/);
     await expect(ask('/huge')).rejects.toThrow(/more than 64 KiB/);
+  });
+  it('gives up on an answer that trickles a byte at a time, at the deadline of the whole exchange', async () => {
+    const trickled = requestEabCredentials({ endpoint: `${base}/trickle`, email: 'ops@example.com', timeoutMs: 1000 });
+    await expect(trickled).rejects.toThrow(`${base}/trickle did not answer within 1 s`);
   });
   it("says the endpoint's reason, with control and bidi characters made harmless", async () => {
     const error = await ask('/refused').catch((e: unknown) => e);

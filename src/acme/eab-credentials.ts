@@ -65,7 +65,9 @@ function postForm(request: EabRequest): Promise<{ status: number; body: string }
   const form = new URLSearchParams({ email: request.email }).toString();
   const url = new URL(request.endpoint);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
+  const late = (): OperationError => new OperationError(`${request.endpoint} did not answer within ${Math.round(request.timeoutMs / 1000)} s`);
+  let deadline: NodeJS.Timeout | undefined;
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = send(
       url,
       {
@@ -89,11 +91,13 @@ function postForm(request: EabRequest): Promise<{ status: number; body: string }
         response.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new OperationError(`${request.endpoint} did not answer within ${Math.round(request.timeoutMs / 1000)} s`)));
+    req.on('timeout', () => req.destroy(late()));
+    // `timeout` is the socket's idle timeout, which an answer trickling a byte at a time never reaches.
+    deadline = setTimeout(() => req.destroy(late()), request.timeoutMs);
     req.on('error', (error: NodeJS.ErrnoException) => {
       if (error instanceof OperationError || error.name === 'AbortError') return reject(error);
       reject(new OperationError(`could not reach ${request.endpoint} for EAB credentials: ${describeSocketError(error.code) ?? error.message}`, { cause: error }));
     });
     req.end(form);
-  });
+  }).finally(() => clearTimeout(deadline));
 }

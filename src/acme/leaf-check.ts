@@ -1,6 +1,7 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { OperationError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 import type { Identifier } from '../domain/identifiers.js';
 import { pemCertificateBlocks } from '../pki/pem.js';
 
@@ -28,7 +29,7 @@ export function checkIssuedCertificate(chainPem: string, expected: { keyPem: str
   const missing = [...ordered].filter((name) => !certified.has(name));
   const extra = [...certified].filter((name) => !ordered.has(name));
   if (missing.length > 0) refuse(`does not cover ${missing.map(plain).join(', ')}`);
-  if (extra.length > 0) refuse(`also names ${extra.map(plain).join(', ')}, which were not ordered`);
+  if (extra.length > 0) refuse(`also names ${visibleText(extra.map(plain).join(', '), 300)}, which were not ordered`);
 
   const notBefore = new Date(leaf.validFrom).getTime();
   const notAfter = new Date(leaf.validTo).getTime();

@@ -3,6 +3,7 @@ import type { ProgressListener } from '../domain/events.js';
 import type { Identifier } from '../domain/identifiers.js';
 import type { Http01Challenge, Http01Solver } from '../domain/http01.js';
 import { isValidToken } from '../domain/http01.js';
+import { checkAuthorizationIdentifier, checkOrderIdentifiers } from './acme-objects.js';
 import { downloadChain } from './chains.js';
 import { checkIssuedCertificate } from './leaf-check.js';
 import type { AcmeAuthorization, AcmeOrder, CaClient } from './client.js';
@@ -58,6 +59,7 @@ export async function obtainCertificate(ca: CaClient, request: ObtainRequest): P
     throw withIpProfileHint(error, ca, request);
   });
   let order = created.order;
+  checkOrderIdentifiers(order, request.identifiers);
   const replacing = created.replaces ? `, replacing ${created.replaces}` : '';
   progress({ step: 'order', phase: 'done', message: `order created for ${request.identifiers.map((i) => i.value).join(', ')}${replacing}` });
 
@@ -123,6 +125,7 @@ export function refusesReplaces(error: AcmeProblemError): boolean {
 async function validateAuthorizations(ca: CaClient, order: AcmeOrder, request: ObtainRequest): Promise<void> {
   const { progress, solver } = request;
   const authorizations = await Promise.all(order.authorizations.map(async (url) => (await ca.getAuthorization(url)).value));
+  for (const authz of authorizations) checkAuthorizationIdentifier(authz, request.identifiers);
   const pending = authorizations.filter((authz) => {
     if (authz.status !== 'valid') return true;
     progress({ step: 'authorization', phase: 'done', id: authz.identifier.value, message: `${authz.identifier.value} already validated` });
@@ -169,7 +172,7 @@ async function validateAuthorizations(ca: CaClient, order: AcmeOrder, request: O
 function pickHttp01(authz: AcmeAuthorization, accountKeyPem: string): { url: string; answer: Http01Challenge } {
   const challenge = authz.challenges.find((c) => c.type === 'http-01');
   if (!challenge) {
-    const offered = authz.challenges.map((c) => c.type).join(', ') || 'none';
+    const offered = visibleText(authz.challenges.map((c) => c.type).join(', '), 300) || 'none';
     throw new OperationError(`the CA offers no http-01 challenge for ${authz.identifier.value} (offered: ${offered})`);
   }
   if (!isValidToken(challenge.token)) {

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { Agent } from 'node:https';
-import { OperationError } from '../domain/errors.js';
+import { abortedError, OperationError } from '../domain/errors.js';
 import { describeSocketError, isCertificateError } from '../domain/network-failure.js';
+import { visibleText } from '../domain/visible-text.js';
 import { trustedCertificates } from '../pki/tls-trust.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -9,14 +10,17 @@ import { parseRetryAfter } from './retry-after.js';
 export type AcmeClientModule = typeof import('acme-client');
 
 export interface TransportOptions {
+  /** The deadline of each request, for the whole exchange: connecting, sending, the headers and the whole body. */
   requestTimeoutMs: number;
+  /** The command's signal (SIGINT/SIGTERM/SIGHUP): a request in flight is abandoned at once when it aborts. */
+  signal?: AbortSignal;
 }
 
 /** The CA could not be reached at all (refused, unresolvable, TLS failure, timeout): no HTTP response. */
 export class CaUnreachableError extends OperationError {
   readonly code: string | undefined;
   constructor(url: string | undefined, code: string | undefined, message: string, timeoutMs: number) {
-    const where = url ? ` at ${url}` : '';
+    const where = url ? ` at ${visibleText(url, 300)}` : '';
     super(`could not reach the CA${where}: ${describeNetworkFailure(code, message, timeoutMs)}`, { hint: hintFor(code) });
     this.code = code;
   }
@@ -36,6 +40,8 @@ const LONGEST_RETRY_AFTER_S = 10;
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 let loaded: Promise<AcmeClientModule> | undefined;
+/** The signal of the command this process runs (TransportOptions.signal). */
+let commandSignal: AbortSignal | undefined;
 
 /**
  * Extra trusted CA certificates per CA origin (`--ca-bundle`, or the bundle stored with a certificate or an
@@ -87,6 +93,8 @@ export async function loadAcmeClient(options: TransportOptions): Promise<AcmeCli
   const settings = (instance.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
   settings.retryMaxAttempts = SERVER_ERROR_RETRIES;
   settings.retryDefaultDelay = SERVER_ERROR_RETRY_DELAY_S;
+  // One command runs per process: its signal, once given, stays in force for every later request.
+  if (options.signal) commandSignal = options.signal;
   instance.defaults.adapter = wrapAdapter(httpAdapterOf(), options.requestTimeoutMs) as unknown as typeof instance.defaults.adapter;
   instance.defaults.headers.common['User-Agent'] = `acmectl (${instance.defaults.headers.common['User-Agent'] as string})`;
   return acme;
@@ -104,6 +112,7 @@ interface AdapterConfig {
   retryAttempt?: number;
   httpsAgent?: Agent;
   maxContentLength?: number;
+  signal?: AbortSignal;
 }
 interface AdapterResponse {
   status: number;
@@ -117,18 +126,34 @@ function httpAdapterOf(): Adapter {
   return axios.getAdapter('http');
 }
 
+/**
+ * axios's own `timeout` is an idle timeout of the socket: an answer that trickles a byte a second, or never
+ * ends, would never reach it. So each request gets a deadline for the whole exchange, and the command's signal,
+ * through one AbortSignal; either ends the request at once, whatever phase it is in.
+ */
 function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
   return async (config) => {
+    const command = commandSignal;
+    // Thrown without an axios config (like every error below), so acme-client's interceptor passes it on instead of retrying.
+    if (command?.aborted) throw abortedError(command, `before asking ${shownUrl(config.url)}`);
     config.httpsAgent = agentFor(config.url);
     config.maxContentLength = MAX_ANSWER_BYTES;
+    const exchange = new AbortController();
+    const deadline = setTimeout(() => exchange.abort(), timeoutMs);
+    const stop = (): void => exchange.abort();
+    command?.addEventListener('abort', stop, { once: true });
+    // On a copy: axios checks the signal of its own config after the adapter and throws a CanceledError of its
+    // own (which acme-client's interceptor would retry), instead of the error thrown here.
+    const attempt: AdapterConfig = { ...config, signal: exchange.signal };
     try {
-      return await http(config);
+      return await http(attempt);
     } catch (error) {
+      if (command?.aborted) throw abortedError(command, `while waiting for ${shownUrl(config.url)}`);
+      if (exchange.signal.aborted) throw new CaUnreachableError(config.url, 'ETIMEDOUT', 'deadline', timeoutMs);
       // acme-client makes axios treat every status as an error, so answers (429 included) arrive here too.
       const failure = error as { response?: AdapterResponse; code?: string; message?: string };
       if (!failure.response && failure.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(failure.message ?? '')) {
-        // Thrown without an axios config, so acme-client's interceptor passes it on instead of retrying.
-        throw new OperationError(`the CA's answer from ${config.url ?? 'the CA'} is larger than ${MAX_ANSWER_BYTES / 1024} KiB; not reading it`, {
+        throw new OperationError(`the CA's answer from ${shownUrl(config.url)} is larger than ${MAX_ANSWER_BYTES / 1024} KiB; not reading it`, {
           hint: 'no ACME answer is that large: check the --server URL',
         });
       }
@@ -136,11 +161,19 @@ function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
       // Seconds or an HTTP date: acme-client would sleep until either, however far off.
       const retryAfterMs = parseRetryAfter(failure.response.headers['retry-after']);
       if (failure.response.status === 429 || (retryAfterMs !== undefined && retryAfterMs > LONGEST_RETRY_AFTER_S * 1000)) {
-        config.retryAttempt = Number.MAX_SAFE_INTEGER; // tells acme-client's interceptor not to retry this one
+        attempt.retryAttempt = Number.MAX_SAFE_INTEGER; // tells acme-client's interceptor (which sees the error's config) not to retry this one
       }
       throw error;
+    } finally {
+      clearTimeout(deadline);
+      command?.removeEventListener('abort', stop);
     }
   };
+}
+
+/** A URL for a message: it may have come from the CA, so its control characters are made visible. */
+function shownUrl(url: string | undefined): string {
+  return url === undefined ? 'the CA' : visibleText(url, 300);
 }
 
 function describeNetworkFailure(code: string | undefined, message: string, timeoutMs: number): string {
@@ -161,7 +194,7 @@ function hintFor(code: string | undefined): string | undefined {
  * comes back; the caller judges it.
  */
 export async function unauthenticatedGet(url: string, options: TransportOptions & { caBundlePem?: string | null }): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> {
-  const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs });
+  const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
   if (options.caBundlePem) trustForOrigin(url, options.caBundlePem);
   const answer = await acme.axios.request({ url, method: 'get', validateStatus: null });
   return { status: answer.status, data: answer.data as unknown, headers: answer.headers as Record<string, unknown> };

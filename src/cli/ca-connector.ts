@@ -23,6 +23,7 @@ export function caConnector(ctx: Context): CaConnector {
         ...(options.eab ? { eab: options.eab } : {}),
         ...(caBundlePem ? { caBundlePem } : {}),
         requestTimeoutMs: ctx.settings.requestTimeout * 1000,
+        signal: ctx.signal,
       });
     if (!options.accountUrl) return open(); // a registration: nothing to share yet
     // The key is part of the identity: after a key change (account rollover) the same account URL is reached

@@ -15,8 +15,8 @@ type StopSignal = keyof typeof STOP_SIGNALS;
 
 /**
  * After the first signal the command has this long to clean up (challenge files and listeners, hooks' process
- * groups, which get SIGKILL after 2 s, lock leases) before the process exits anyway. A request to the CA that
- * is in flight is not cancelled and may take up to --request-timeout; this bound wins.
+ * groups, which get SIGKILL after 2 s, lock leases) before the process exits anyway. A request to the CA in
+ * flight is abandoned at once (acme/transport.ts).
  */
 const CLEANUP_GRACE_MS = 5_000;
 

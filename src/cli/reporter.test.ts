@@ -169,6 +169,43 @@ describe('Reporter', () => {
     expect(r.error(new OperationError('still reported'))).toBe(1);
   });
 
+  describe('what reaches the terminal', () => {
+    // ESC ] 52 (set the clipboard), BEL, an 8-bit CSI and a right-to-left override, as a CA or a hook could send them.
+    const EVIL = '\u001b]52;c;ZXZpbA==\u0007\u009b2J\u202e';
+    const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
+    const everyPath = (r: Reporter): void => {
+      r.progress({ step: 'order', phase: 'done', message: `order ${EVIL}` });
+      r.info(`info ${EVIL}`);
+      r.warn(`warn ${EVIL}`);
+      r.result({ ok: true, url: `https://ca.test/acct/${EVIL}` }, () => [`result ${EVIL}`]);
+      r.error(new OperationError(`error ${EVIL}\n    hook output ${EVIL}`, { hint: `hint ${EVIL}` }));
+    };
+
+    it('plain: every control and bidi character made visible, line breaks kept', async () => {
+      const { r, stdout, stderr } = await reporter({});
+      everyPath(r);
+      for (const text of [stdout.text(), stderr.text()]) expect(text).not.toMatch(RAW);
+      expect(stdout.text()).toBe('result \\u{001b}]52;c;ZXZpbA==\\u{0007}\\u{009b}2J\\u{202e}\n');
+      expect(stderr.text()).toContain('error: error \\u{001b}]52');
+      expect(stderr.text()).toContain('\n    hook output \\u{001b}]52');
+    });
+
+    it('in colour: only the colours acmectl writes are left as escape sequences', async () => {
+      const { r, stderr } = await reporter({ tty: true, env: { FORCE_COLOR: '1' } });
+      everyPath(r);
+      r.close();
+      expect(stderr.text()).toContain('\u001b[33mwarning:\u001b[39m warn \\u{001b}]52');
+      expect(stderr.text()).not.toMatch(/\u001b\]|\u0007|\u009b|\u202e/);
+    });
+
+    it('--json: one document whose strings hold the text as sent, with every control character escaped', async () => {
+      const { r, stdout } = await reporter({ json: true });
+      everyPath(r);
+      expect(stdout.text()).not.toMatch(RAW);
+      expect(JSON.parse(stdout.text())).toEqual({ ok: true, url: `https://ca.test/acct/${EVIL}` });
+    });
+  });
+
   it('maps unexpected errors to exit code 1', async () => {
     const { r } = await reporter({});
     expect(r.error(new TypeError('oops'))).toBe(1);

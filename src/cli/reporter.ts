@@ -2,6 +2,7 @@ import type { Ora } from 'ora';
 import { AcmeProblemError } from '../acme/problem.js';
 import { AcmectlError } from '../domain/errors.js';
 import type { ProgressEvent } from '../domain/events.js';
+import { escapeJsonControls, visibleLines } from '../domain/visible-text.js';
 
 /**
  * All printing lives here (docs/cli.md#output). stdout carries data, stderr carries messages for people.
@@ -71,8 +72,9 @@ export class Reporter {
   }
 
   /** Progress of a long operation: a spinner on a terminal, a line per finished step otherwise. */
-  readonly progress = (event: ProgressEvent): void => {
+  readonly progress = (progressEvent: ProgressEvent): void => {
     if (this.mode === 'quiet') return;
+    const event = { ...progressEvent, message: this.shown(progressEvent.message) };
     const id = `${event.certificate ?? ''}:${event.step}:${event.id ?? ''}`;
     if (this.spinner) {
       if (event.phase === 'start') {
@@ -91,17 +93,17 @@ export class Reporter {
   /** A message for people (stderr), not shown with -q. */
   info(message: string): void {
     if (this.mode === 'quiet') return;
-    this.pauseSpinner(() => this.err.write(`${message}\n`));
+    this.pauseSpinner(() => this.err.write(`${this.shown(message)}\n`));
   }
 
   warn(message: string): void {
     if (this.mode === 'quiet') return;
-    this.pauseSpinner(() => this.err.write(`${this.palette.yellow('warning:')} ${message}\n`));
+    this.pauseSpinner(() => this.err.write(`${this.palette.yellow('warning:')} ${this.shown(message)}\n`));
   }
 
   /** Verbose detail, shown with -v only. */
   debug(message: string): void {
-    if (this.verbose && this.mode !== 'quiet') this.pauseSpinner(() => this.err.write(`${this.palette.dim(message)}\n`));
+    if (this.verbose && this.mode !== 'quiet') this.pauseSpinner(() => this.err.write(`${this.palette.dim(this.shown(message))}\n`));
   }
 
   /**
@@ -116,7 +118,7 @@ export class Reporter {
     }
     if (this.mode === 'quiet' && !options.always) return;
     const lines = human();
-    if (lines.length > 0) this.out.write(`${lines.join('\n')}\n`);
+    if (lines.length > 0) this.out.write(`${lines.map((line) => this.shown(line)).join('\n')}\n`);
   }
 
   /** Reports a failure; returns the exit code it stands for. */
@@ -130,12 +132,17 @@ export class Reporter {
       const problem = error instanceof AcmeProblemError ? error.problem : undefined;
       this.writeJson({ ok: false, error: { message, exitCode, ...(hint ? { hint } : {}), ...(problem ? { problem } : {}) } });
     }
-    const lines = [`${this.palette.red('error:')} ${message}`, ...details.map((line) => `  - ${line}`)];
-    if (hint) lines.push(`${this.palette.dim('hint:')} ${hint}`);
-    if (this.verbose && error instanceof Error && !(error instanceof AcmectlError) && error.stack) lines.push(this.palette.dim(error.stack));
-    if (this.verbose && error instanceof Error && error.cause instanceof Error) lines.push(this.palette.dim(`cause: ${error.cause.message}`));
+    const lines = [`${this.palette.red('error:')} ${this.shown(message)}`, ...details.map((line) => `  - ${this.shown(line)}`)];
+    if (hint) lines.push(`${this.palette.dim('hint:')} ${this.shown(hint)}`);
+    if (this.verbose && error instanceof Error && !(error instanceof AcmectlError) && error.stack) lines.push(this.palette.dim(this.shown(error.stack)));
+    if (this.verbose && error instanceof Error && error.cause instanceof Error) lines.push(this.palette.dim(`cause: ${this.shown(error.cause.message)}`));
     this.err.write(`${lines.join('\n')}\n`);
     return exitCode;
+  }
+
+  /** A line for a person, made safe for the terminal (terminalText). */
+  private shown(text: string): string {
+    return terminalText(text, this.palette !== plainPalette);
   }
 
   get colors(): Palette {
@@ -149,7 +156,7 @@ export class Reporter {
   private writeJson(document: unknown): void {
     if (this.jsonWritten) return; // exactly one document, even when an error follows a result
     this.jsonWritten = true;
-    this.out.write(`${JSON.stringify(document, null, 2)}\n`);
+    this.out.write(`${escapeJsonControls(JSON.stringify(document, null, 2))}\n`);
   }
 
   private pauseSpinner(write: () => void): void {
@@ -166,6 +173,23 @@ export class Reporter {
     this.active.clear();
     if (this.spinner?.isSpinning) this.spinner.stop();
   }
+}
+
+// Colour, as the palette writes it (chalk: ESC [ n m); the one escape sequence acmectl's own output holds.
+const SGR = /(\u001b\[[0-9;]*m)/;
+
+/**
+ * Every line for a person passes through here last: whatever it quotes (a CA's answer, a hook's output, a name
+ * the user typed), control and bidi characters are made visible (visible-text.ts), except the line breaks and
+ * colours acmectl put there itself (when it uses colours). Text from the network is made visible where it is quoted already; this is
+ * the guard for what a message might quote tomorrow.
+ */
+function terminalText(text: string, keepColours: boolean): string {
+  if (!keepColours) return visibleLines(text);
+  return text
+    .split(SGR)
+    .map((part, index) => (index % 2 === 1 ? part : visibleLines(part)))
+    .join('');
 }
 
 const guardedStreams = new WeakSet<NodeJS.WritableStream>();

@@ -9,7 +9,7 @@ export const ca: Command = async ({ global, reporter, signal }) => {
   const ctx = await buildContext(global, {}, reporter, signal);
   const directory = resolveCaDirectory(ctx.settings.server);
   const caBundlePem = ctx.caBundlePem();
-  const read = await CaClient.readDirectory({ directoryUrl: directory.url, requestTimeoutMs: ctx.settings.requestTimeout * 1000, ...(caBundlePem ? { caBundlePem } : {}) });
+  const read = await CaClient.readDirectory({ directoryUrl: directory.url, requestTimeoutMs: ctx.settings.requestTimeout * 1000, signal: ctx.signal, ...(caBundlePem ? { caBundlePem } : {}) });
   const offer = describeOffer(directory.url, directory.preset, read);
   const yesNo = (value: boolean): string => (value ? 'yes' : 'no');
   const profiles = Object.entries(offer.profiles);

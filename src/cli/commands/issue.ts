@@ -156,7 +156,7 @@ function checkProfileName(profile: string | null): string | null {
 
 async function checkProfileOffered(ctx: Context, directoryUrl: string, profile: string, caBundlePem: string | null): Promise<void> {
   const trusted = ctx.caBundlePem() ?? caBundlePem;
-  const directory = await CaClient.readDirectory({ directoryUrl, requestTimeoutMs: ctx.settings.requestTimeout * 1000, ...(trusted ? { caBundlePem: trusted } : {}) });
+  const directory = await CaClient.readDirectory({ directoryUrl, requestTimeoutMs: ctx.settings.requestTimeout * 1000, signal: ctx.signal, ...(trusted ? { caBundlePem: trusted } : {}) });
   const offered = describeOffer(directoryUrl, null, directory).profiles;
   const names = Object.keys(offered);
   if (names.length === 0) {

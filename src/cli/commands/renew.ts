@@ -115,8 +115,8 @@ function renewalWindows(ctx: Context, store: Store, records: CertificateRecord[]
   const requestTimeoutMs = ctx.settings.requestTimeout * 1000;
   return refreshRenewalInfo(records, { caBundlePem }, {
     store,
-    readDirectory: (directoryUrl, bundle) => CaClient.readDirectory({ directoryUrl, requestTimeoutMs, ...(bundle ? { caBundlePem: bundle } : {}) }),
-    fetch: (renewalInfoUrl, certificatePem, bundle) => fetchRenewalInfo({ renewalInfoUrl, certificatePem, caBundlePem: bundle, requestTimeoutMs }),
+    readDirectory: (directoryUrl, bundle) => CaClient.readDirectory({ directoryUrl, requestTimeoutMs, signal: ctx.signal, ...(bundle ? { caBundlePem: bundle } : {}) }),
+    fetch: (renewalInfoUrl, certificatePem, bundle) => fetchRenewalInfo({ renewalInfoUrl, certificatePem, caBundlePem: bundle, requestTimeoutMs, signal: ctx.signal }),
     now: () => new Date(),
     concurrency: ctx.settings.concurrency,
   });
