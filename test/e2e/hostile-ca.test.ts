@@ -7,7 +7,7 @@ import { BIN, cliEnv, runCli } from '../support/cli.js';
 import type { CliResult } from '../support/cli.js';
 import { certificateAnswer, startHostileCa } from '../support/hostile-ca-standin.js';
 import type { Answer, AnswerContext, HostileCa, Script } from '../support/hostile-ca-standin.js';
-import { storeRevisions, treeSnapshot } from '../support/store-snapshot.js';
+import { storedCertificates, storeRevisions, treeSnapshot } from '../support/store-snapshot.js';
 import { leafWith } from '../support/test-pki.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -43,7 +43,7 @@ async function issue(home: string, extra: string[] = []): Promise<CliResult> {
 function homeWithCertificate(): { home: string; before: () => Promise<{ store: Record<string, string>; files: Record<string, string> }> } {
   const home = tempDir('hostile');
   cpSync(template, home, { recursive: true, verbatimSymlinks: true });
-  return { home, before: async () => ({ store: await storeRevisions(join(home, 'acmectl.db')), files: treeSnapshot(join(home, 'live')) }) };
+  return { home, before: async () => ({ store: await storedCertificates(join(home, 'acmectl.db')), files: treeSnapshot(join(home, 'live')) }) };
 }
 
 const STACK = /^\s+at .+[(:]\d+/m;

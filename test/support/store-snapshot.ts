@@ -16,6 +16,31 @@ export async function storeRevisions(dbPath: string): Promise<Record<string, str
   return revisions;
 }
 
+/**
+ * Every store key with what a stored certificate is made of: for a certificate record its names, settings and
+ * versions (serials), for any other key its revision. The note of a failed attempt (lastAttempt, updatedAt) is
+ * not a change of what is stored: a refused certificate may be noted, never stored.
+ */
+export async function storedCertificates(dbPath: string): Promise<Record<string, string>> {
+  const snapshot: Record<string, string> = {};
+  if (!existsSync(dbPath)) return snapshot;
+  const store = await openStore(`sqlite:${dbPath}`);
+  try {
+    for await (const key of store.list('')) {
+      const entry = (await store.get(key))!;
+      if (!key.startsWith('certs/')) {
+        snapshot[key] = entry.rev;
+        continue;
+      }
+      const record = JSON.parse(Buffer.from(entry.value).toString('utf8')) as { identifiers: unknown; settings: unknown; current: { serial: string }; history: { serial: string }[] };
+      snapshot[key] = JSON.stringify({ identifiers: record.identifiers, settings: record.settings, versions: [record.current, ...record.history].map((v) => v.serial) });
+    }
+  } finally {
+    await store.close();
+  }
+  return snapshot;
+}
+
 /** Every path under dir with its content hash (files) or target (links), for before/after comparisons. */
 export function treeSnapshot(dir: string): Record<string, string> {
   const snapshot: Record<string, string> = {};
