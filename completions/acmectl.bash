@@ -11,7 +11,7 @@ _acmectl() {
       *)
         # a word extends the command path only when it names a subcommand; else it is an argument
         case "${path:+$path }$word" in
-          'issue'|'renew'|'list'|'ls'|'show'|'serve'|'export'|'revoke'|'delete'|'store'|'store copy'|'config'|'config show'|'config check'|'ca'|'account'|'account register'|'account list'|'account show'|'account update'|'account rollover'|'account deactivate'|'completion') path="${path:+$path }$word" ;;
+          'issue'|'renew'|'list'|'ls'|'show'|'serve'|'export'|'revoke'|'delete'|'store'|'store copy'|'config'|'config show'|'config check'|'doctor'|'ca'|'account'|'account register'|'account list'|'account show'|'account update'|'account rollover'|'account deactivate'|'completion') path="${path:+$path }$word" ;;
         esac ;;
     esac
   done
@@ -24,9 +24,9 @@ _acmectl() {
   esac
   local words
   case "$path" in
-    '') words="issue renew list ls show serve export revoke delete store config ca account completion" ;;
-    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --key-type --profile --preferred-chain --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --key-group --key-mode --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout" ;;
-    'renew') words="--days --force --concurrency --random-sleep --no-random-sleep --dry-run --run-deploy-hooks --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --request-timeout --order-timeout" ;;
+    '') words="issue renew list ls show serve export revoke delete store config doctor ca account completion" ;;
+    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --no-preflight --key-type --profile --preferred-chain --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --key-group --key-mode --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout" ;;
+    'renew') words="--days --force --concurrency --random-sleep --no-random-sleep --no-preflight --dry-run --run-deploy-hooks --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --request-timeout --order-timeout" ;;
     'list') words="--expiring --format --output" ;;
     'ls') words="--expiring --format --output" ;;
     'show') words="--pem" ;;
@@ -39,6 +39,7 @@ _acmectl() {
     'config') words="show check" ;;
     'config show') words="" ;;
     'config check') words="" ;;
+    'doctor') words="--http-port --http-address --request-timeout" ;;
     'ca') words="" ;;
     'account') words="register list show update rollover deactivate" ;;
     'account register') words="--email --agree-tos --eab-kid --eab-hmac-key --request-timeout" ;;

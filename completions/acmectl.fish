@@ -6,7 +6,7 @@ function __acmectl_path
     set -l tokens (commandline -opc)
     set -l words
     set -l skip 0
-    set -l paths 'issue' 'renew' 'list' 'ls' 'show' 'serve' 'export' 'revoke' 'delete' 'store' 'store copy' 'config' 'config show' 'config check' 'ca' 'account' 'account register' 'account list' 'account show' 'account update' 'account rollover' 'account deactivate' 'completion'
+    set -l paths 'issue' 'renew' 'list' 'ls' 'show' 'serve' 'export' 'revoke' 'delete' 'store' 'store copy' 'config' 'config show' 'config check' 'doctor' 'ca' 'account' 'account register' 'account list' 'account show' 'account update' 'account rollover' 'account deactivate' 'completion'
     for token in $tokens[2..-1]
         if test $skip = 1
             set skip 0
@@ -42,13 +42,14 @@ complete -c acmectl -l json
 complete -c acmectl -l quiet
 complete -c acmectl -l verbose
 complete -c acmectl -l no-color
-complete -c acmectl -n '__acmectl_at \'\'' -a 'issue renew list ls show serve export revoke delete store config ca account completion'
+complete -c acmectl -n '__acmectl_at \'\'' -a 'issue renew list ls show serve export revoke delete store config doctor ca account completion'
 complete -c acmectl -n '__acmectl_at \'issue\'' -l name -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l standalone
 complete -c acmectl -n '__acmectl_at \'issue\'' -l webroot -r -F
 complete -c acmectl -n '__acmectl_at \'issue\'' -l challenge -x -a 'standalone webroot store'
 complete -c acmectl -n '__acmectl_at \'issue\'' -l http-port -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l http-address -x
+complete -c acmectl -n '__acmectl_at \'issue\'' -l no-preflight
 complete -c acmectl -n '__acmectl_at \'issue\'' -l key-type -x -a 'ec256 ec384 rsa2048 rsa3072 rsa4096'
 complete -c acmectl -n '__acmectl_at \'issue\'' -l profile -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l preferred-chain -x
@@ -76,6 +77,7 @@ complete -c acmectl -n '__acmectl_at \'renew\'' -l force
 complete -c acmectl -n '__acmectl_at \'renew\'' -l concurrency -x
 complete -c acmectl -n '__acmectl_at \'renew\'' -l random-sleep
 complete -c acmectl -n '__acmectl_at \'renew\'' -l no-random-sleep
+complete -c acmectl -n '__acmectl_at \'renew\'' -l no-preflight
 complete -c acmectl -n '__acmectl_at \'renew\'' -l dry-run
 complete -c acmectl -n '__acmectl_at \'renew\'' -l run-deploy-hooks
 complete -c acmectl -n '__acmectl_at \'renew\'' -l pre-hook -x
@@ -105,6 +107,9 @@ complete -c acmectl -n '__acmectl_at \'store copy\'' -l from -x
 complete -c acmectl -n '__acmectl_at \'store copy\'' -l to -x
 complete -c acmectl -n '__acmectl_at \'store copy\'' -l overwrite
 complete -c acmectl -n '__acmectl_at \'config\'' -a 'show check'
+complete -c acmectl -n '__acmectl_at \'doctor\'' -l http-port -x
+complete -c acmectl -n '__acmectl_at \'doctor\'' -l http-address -x
+complete -c acmectl -n '__acmectl_at \'doctor\'' -l request-timeout -x
 complete -c acmectl -n '__acmectl_at \'account\'' -a 'register list show update rollover deactivate'
 complete -c acmectl -n '__acmectl_at \'account register\'' -l email -x
 complete -c acmectl -n '__acmectl_at \'account register\'' -l agree-tos

@@ -104,6 +104,19 @@ export class CaClient {
     });
   }
 
+  /** The directory and the CA's clock: its answer's Date header (null when absent or unreadable), for `acmectl doctor`. */
+  static async readDirectoryDated(options: Omit<CaConnectOptions, 'accountKeyPem' | 'accountUrl' | 'eab'>): Promise<{ directory: AcmeDirectory; serverDate: Date | null }> {
+    let date: unknown;
+    const directory = await readingDirectory(options.directoryUrl, async () => {
+      const answer = await unauthenticatedGet(options.directoryUrl, options);
+      if (answer.status >= 400) throw new Error(`HTTP ${answer.status}`);
+      date = answer.headers.date;
+      return answer.data;
+    });
+    const serverDate = typeof date === 'string' ? new Date(date) : null;
+    return { directory, serverDate: serverDate && !Number.isNaN(serverDate.getTime()) ? serverDate : null };
+  }
+
   get termsOfService(): string | undefined {
     return this.directory.meta?.termsOfService;
   }

@@ -42,8 +42,9 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--standalone', 'answer challenges with a short-lived HTTP server (default)')
     .option('--webroot <dir>', 'write challenge files under <dir>/.well-known/acme-challenge/ for your web server')
     .addOption(new Option('--challenge <method>', 'how challenges are answered (store: publish to the shared store only, for acmectl serve)').choices(CHALLENGE_METHODS))
-    .option('--http-port <port>', 'port of the standalone server (default 80)')
+    .option('--http-port <port>', 'port of the standalone server, or where the web server of --webroot answers (default 80)')
     .option('--http-address <address>', 'address(es) of the standalone server, comma separated (default: all IPv4 and IPv6)')
+    .option('--no-preflight', 'with --webroot: do not probe the webroot through the names before ordering')
     .addOption(new Option('--key-type <type>', 'certificate key type (default ec256)').choices(KEY_TYPES))
     .option('--profile <name>', "the CA's certificate profile, e.g. shortlived (acmectl ca lists them); stored for renewals")
     .option('--preferred-chain <issuer>', 'when the CA offers several chains, use the one whose top certificate is issued by this common name (e.g. "ISRG Root X1"); stored')
@@ -77,6 +78,7 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--concurrency <n>', 'certificates renewed at once (default 4)')
     .option('--random-sleep', 'wait a random 0-480 s before the first order (default when not on a terminal)')
     .option('--no-random-sleep', 'do not wait')
+    .option('--no-preflight', 'do not probe the webroots through the names before ordering')
     .option('--dry-run', "order from the CAs' staging directories; store nothing, write no file, run no hook")
     .option('--run-deploy-hooks', 'with --dry-run: run the hooks anyway, to test them')
     .option('--pre-hook <command>', 'run once before the first order of this run')
@@ -154,6 +156,15 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .command('check')
     .description('validate the configuration file, environment and flags')
     .action(run(async () => (await import('./commands/config.js')).configCheck as Command<never>));
+
+  program
+    .command('doctor')
+    .description('check what usually goes wrong before it costs a rate limit: CA, clock, store, port 80, webroots served, hooks, export directories')
+    .argument('[name...]', 'certificate names (default: all, and this machine\'s own checks)')
+    .option('--http-port <port>', 'the port to check for the standalone server (default 80)')
+    .option('--http-address <address>', 'address(es) to check it on, comma separated (default: all IPv4 and IPv6)')
+    .option('--request-timeout <seconds>', 'seconds one request to the CA may take (default 30)')
+    .action(run(async () => (await import('./commands/doctor.js')).doctor as Command<never>));
 
   program
     .command('ca')

@@ -72,6 +72,17 @@ describe('Reporter', () => {
     expect(stdout.text()).toBe('done\n');
   });
 
+  it('says a step that ended with a warning as a warning, on a terminal and off one', async () => {
+    const warned = { step: 'preflight', phase: 'warned', message: 'webroot probe: x.example has no A or AAAA record' } as const;
+    const plain = await reporter({ tty: false });
+    plain.r.progress(warned);
+    expect(plain.stderr.text()).toBe('warning: webroot probe: x.example has no A or AAAA record\n');
+    const human = await reporter({ tty: true });
+    human.r.progress({ ...warned, phase: 'start' });
+    human.r.progress(warned);
+    expect(human.stderr.text()).toMatch(/\u001b\[33m⚠\u001b\[39m webroot probe: x\.example has no A or AAAA record/);
+  });
+
   it('honours NO_COLOR and --no-color on a terminal, and FORCE_COLOR off one', async () => {
     for (const options of [{ tty: true, env: { NO_COLOR: '1' } }, { tty: true, color: false }]) {
       const { r, stderr } = await reporter(options);

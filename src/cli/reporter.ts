@@ -81,13 +81,13 @@ export class Reporter {
         this.active.set(id, event.message);
       } else {
         this.active.delete(id);
-        const symbol = event.phase === 'done' ? this.palette.green('✔') : this.palette.red('✖');
+        const symbol = event.phase === 'done' ? this.palette.green('✔') : event.phase === 'warned' ? this.palette.yellow('⚠') : this.palette.red('✖');
         this.spinner.stopAndPersist({ symbol, text: event.message });
       }
       if (this.active.size > 0) this.spinner.start([...this.active.values()].join(', '));
       return;
     }
-    if (event.phase !== 'start') this.err.write(`${event.phase === 'failed' ? 'failed: ' : ''}${event.message}\n`);
+    if (event.phase !== 'start') this.err.write(`${event.phase === 'failed' ? 'failed: ' : event.phase === 'warned' ? `${this.palette.yellow('warning:')} ` : ''}${event.message}\n`);
   };
 
   /** A message for people (stderr), not shown with -q. */

@@ -11,9 +11,10 @@ import { readPkcs12Password } from '../deploy/formats.js';
 import type { Store } from '../store/store.js';
 import { caConnector } from './ca-connector.js';
 import type { Context } from './context.js';
+import type { WebrootProber } from '../core/doctor/webroot-served.js';
 
 /** Runs issue/renew requests with everything the edge provides: CA connections, solvers, hooks, timers. */
-export async function executeRun(ctx: Context, store: Store, requests: IssueRequest[], options: RunOptions, output: { labelProgress: boolean }): Promise<RunSummary> {
+export async function executeRun(ctx: Context, store: Store, requests: IssueRequest[], options: RunOptions, output: { labelProgress: boolean }, probeWebroot: WebrootProber | null): Promise<RunSummary> {
   // A run over several certificates prefixes each line with the certificate's name, so that logs say whose it is.
   const label = (certificate: string | undefined, message: string): string => (output.labelProgress && certificate ? `${certificate}: ${message}` : message);
   const progress: ProgressListener = (event) => ctx.reporter.progress({ ...event, message: label(event.certificate, event.message) });
@@ -35,6 +36,7 @@ export async function executeRun(ctx: Context, store: Store, requests: IssueRequ
     },
     sleep: abortableSleep,
     signal: ctx.signal,
+    ...(probeWebroot ? { probeWebroot } : {}),
   });
   return summary;
 }

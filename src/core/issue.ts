@@ -20,6 +20,8 @@ import { forgetRefusals, orderSubject, refuseWhileHeldBack, rememberRefusal } fr
 import { recordDecision } from './renewal-decision.js';
 import { noteFailedAttempt } from './attempt-record.js';
 import type { CaConnector, IssueRequest } from './issue-request.js';
+import type { WebrootProber } from './doctor/webroot-served.js';
+import { preflightWebroot } from './webroot-preflight.js';
 
 export interface IssueDependencies {
   store: Store;
@@ -35,6 +37,8 @@ export interface IssueDependencies {
   beforeLock?: () => Promise<void>;
   /** Runs right before this order contacts the CA (pre-hooks); a rejection fails this certificate. */
   beforeOrder?: () => Promise<void>;
+  /** Probes a webroot before its order (webroot-preflight.ts); absent: no probe (--no-preflight). */
+  probeWebroot?: WebrootProber;
   signal?: AbortSignal;
   now?: () => Date;
 }
@@ -210,8 +214,9 @@ interface Obtained {
 async function obtain(request: IssueRequest, deps: IssueDependencies, leaseSignal: AbortSignal, caBundlePem: string | null, previous: CertificateRecord | null): Promise<Obtained> {
   const signal = deps.signal ? AbortSignal.any([deps.signal, leaseSignal]) : leaseSignal;
   const deadline = Date.now() + deps.orderTimeoutMs;
-  // A port that is taken fails now, before an order is spent on it.
+  // A port that is taken, or a webroot the web server does not serve, fails now, before an order is spent on it.
   await deps.solver.checkReady?.();
+  if (deps.probeWebroot) await preflightWebroot(request, deps.solver, deps.probeWebroot, deps.progress);
   const { ca, accountKeyPem, caBundlePem: usedBundlePem } = await openAccount(request, deps, caBundlePem);
   const keyPem = await generatePrivateKey(request.settings.keyType);
   const { chainPem, warnings } = await obtainCertificate(ca, {

@@ -11,6 +11,7 @@ import type { IssueResult } from './issue.js';
 import type { CaConnector, IssueRequest } from './issue-request.js';
 import type { Store } from '../store/store.js';
 import type { RenewalSettings } from './certificate-record.js';
+import type { WebrootProber } from './doctor/webroot-served.js';
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -47,6 +48,8 @@ export interface RunDependencies {
   /** This host's export directory for certificates stored without --out. */
   defaultExportDir: string;
   runHook: (request: HookRequest) => Promise<HookOutcome>;
+  /** Probes each webroot before its order (core/webroot-preflight.ts); absent with --no-preflight. */
+  probeWebroot?: WebrootProber;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   signal?: AbortSignal;
   now?: () => Date;
@@ -91,6 +94,7 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
         defaultExportDir: deps.defaultExportDir,
         ...(deps.signal ? { signal: deps.signal } : {}),
         ...(deps.now ? { now: deps.now } : {}),
+        ...(deps.probeWebroot ? { probeWebroot: deps.probeWebroot } : {}),
         beforeLock: () => (delay ??= options.delayBeforeFirstOrderMs > 0 ? deps.sleep(options.delayBeforeFirstOrderMs, deps.signal) : Promise.resolve()),
         beforeOrder: async () => {
           attempted.add(request.name);

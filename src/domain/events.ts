@@ -2,11 +2,12 @@
  * Progress of a long operation, emitted by core/acme and rendered by the reporter at the edge
  * (spinners on a terminal, one line per event in cron, nothing with -q).
  */
-export type ProgressStep = 'account' | 'order' | 'authorization' | 'finalize' | 'download' | 'store' | 'export' | 'hooks';
+export type ProgressStep = 'account' | 'order' | 'authorization' | 'finalize' | 'download' | 'store' | 'export' | 'hooks' | 'preflight';
 
 export interface ProgressEvent {
   step: ProgressStep;
-  phase: 'start' | 'done' | 'failed';
+  /** `warned`: done, with something the user should know (said as a warning). */
+  phase: 'start' | 'done' | 'warned' | 'failed';
   /** Distinguishes concurrent events of one step, e.g. the identifier of an authorization. */
   id?: string;
   /** The certificate the event belongs to (a run may renew several at once). */

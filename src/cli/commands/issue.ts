@@ -26,6 +26,7 @@ import { reportHookFailures } from '../hook-report.js';
 import { eabSource } from '../eab-source.js';
 import { executeRun } from '../run-context.js';
 import { openRunStore } from '../run-store.js';
+import { webrootProber } from '../webroot-prober.js';
 
 export interface IssueOptions extends FlagValues {
   name?: string;
@@ -35,13 +36,16 @@ export interface IssueOptions extends FlagValues {
   runDeployHooks?: boolean;
   format?: string[];
   passwordFile?: string;
+  /** False with --no-preflight. */
+  preflight?: boolean;
 }
 
 export const issue: Command<IssueOptions> = async ({ args, options, global, reporter, signal }) => {
   // Every check of the input comes first: nothing is sent or written before it passes (exit 2).
   const identifiers = parseIdentifiers(args);
   const name = checkCertificateName(options.name ?? defaultCertificateName(identifiers));
-  const { name: _name, standalone, force, dryRun, runDeployHooks, format, passwordFile, ...settingFlags } = options;
+  const { name: _name, standalone, force, dryRun, runDeployHooks, format, passwordFile, preflight, ...settingFlags } = options;
+  const probeWebroot = preflight === false ? null : webrootProber(signal);
   const ctx = await buildContext(global, settingFlags, reporter, signal);
   const { settings } = ctx;
   // --standalone on the command line outranks a webroot from the environment or the config file.
@@ -120,6 +124,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
         delayBeforeFirstOrderMs: 0,
       },
       { labelProgress: false },
+      probeWebroot,
     );
     return report(summary, reporter, dryRun === true, expandedWith);
   } finally {

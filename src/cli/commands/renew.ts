@@ -23,6 +23,7 @@ import type { Reporter } from '../reporter.js';
 import { reportHookFailures } from '../hook-report.js';
 import { executeRun } from '../run-context.js';
 import { openRunStore } from '../run-store.js';
+import { webrootProber } from '../webroot-prober.js';
 
 export interface RenewOptions extends FlagValues {
   days?: string;
@@ -30,6 +31,8 @@ export interface RenewOptions extends FlagValues {
   dryRun?: boolean;
   runDeployHooks?: boolean;
   randomSleep?: boolean;
+  /** False with --no-preflight. */
+  preflight?: boolean;
 }
 
 /** The first line of a run that waits: a silent wait of minutes looks like a hang to whoever watches the log. */
@@ -58,7 +61,8 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   const startedAt = new Date();
   const names = args.map(checkCertificateName);
   const days = options.days === undefined ? undefined : parseDays(options.days);
-  const { days: _days, force, dryRun, runDeployHooks, randomSleep, ...settingFlags } = options;
+  const { days: _days, force, dryRun, runDeployHooks, randomSleep, preflight, ...settingFlags } = options;
+  const probeWebroot = preflight === false ? null : webrootProber(signal);
   const ctx = await buildContext(global, settingFlags, reporter, signal);
   const caBundlePem = ctx.caBundlePem() ?? null;
   if (!ctx.storeMayHoldData()) {
@@ -103,7 +107,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
       runHooks: !dryRun || runDeployHooks === true,
       hookTimeoutMs: ctx.settings.hookTimeout * 1000,
       delayBeforeFirstOrderMs: sleepMs,
-    }, { labelProgress: true });
+    }, { labelProgress: true }, probeWebroot);
     return report(summary, reporter, dryRun === true);
   } finally {
     await store.close();
