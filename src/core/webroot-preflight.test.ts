@@ -37,6 +37,8 @@ function request(): IssueRequest {
       caBundlePem: null,
       profile: null,
       preferredChain: null,
+    keyGroup: null,
+    keyMode: null,
     },
     force: false,
     account: { email: null, agreeTos: true, eab: null },
