@@ -6,12 +6,12 @@ _acmectl() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --ca-bundle|--challenge|--concurrency|--config|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--failure-hook|--format|--from|--hook-timeout|--http-address|--http-port|--key-group|--key-mode|--key-type|--name|--order-timeout|--out|--output|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--reason|--request-timeout|--server|--store|--to|--version|--webroot) ((i++)) ;;
+      --ca-bundle|--challenge|--concurrency|--config|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--failure-hook|--format|--from|--hook-timeout|--http-address|--http-port|--key-group|--key-mode|--key-type|--name|--order-timeout|--out|--output|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--reason|--request-timeout|--root|--server|--store|--to|--version|--webroot) ((i++)) ;;
       -*) ;;
       *)
         # a word extends the command path only when it names a subcommand; else it is an argument
         case "${path:+$path }$word" in
-          'issue'|'renew'|'list'|'ls'|'show'|'serve'|'export'|'revoke'|'delete'|'store'|'store copy'|'config'|'config show'|'config check'|'doctor'|'ca'|'account'|'account register'|'account list'|'account show'|'account update'|'account rollover'|'account deactivate'|'completion') path="${path:+$path }$word" ;;
+          'issue'|'renew'|'list'|'ls'|'show'|'serve'|'export'|'revoke'|'delete'|'store'|'store copy'|'config'|'config show'|'config check'|'doctor'|'ca'|'account'|'account register'|'account list'|'account show'|'account update'|'account rollover'|'account deactivate'|'schedule'|'schedule install'|'schedule status'|'schedule remove'|'completion') path="${path:+$path }$word" ;;
         esac ;;
     esac
   done
@@ -20,11 +20,11 @@ _acmectl() {
     --challenge) COMPREPLY=($(compgen -W "standalone webroot store" -- "$cur")); return ;;
     --key-type) COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
     --reason) COMPREPLY=($(compgen -W "unspecified keyCompromise affiliationChanged superseded cessationOfOperation" -- "$cur")); return ;;
-    --concurrency|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--failure-hook|--format|--from|--hook-timeout|--http-address|--http-port|--key-group|--key-mode|--name|--order-timeout|--post-hook|--pre-hook|--preferred-chain|--profile|--request-timeout|--server|--store|--to|--version) return ;;
+    --concurrency|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--failure-hook|--format|--from|--hook-timeout|--http-address|--http-port|--key-group|--key-mode|--name|--order-timeout|--post-hook|--pre-hook|--preferred-chain|--profile|--request-timeout|--root|--server|--store|--to|--version) return ;;
   esac
   local words
   case "$path" in
-    '') words="issue renew list ls show serve export revoke delete store config doctor ca account completion" ;;
+    '') words="issue renew list ls show serve export revoke delete store config doctor ca account schedule completion" ;;
     'issue') words="--name --standalone --webroot --challenge --http-port --http-address --no-preflight --key-type --profile --preferred-chain --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --key-group --key-mode --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout" ;;
     'renew') words="--days --force --concurrency --random-sleep --no-random-sleep --no-preflight --dry-run --run-deploy-hooks --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --request-timeout --order-timeout" ;;
     'list') words="--expiring --format --output" ;;
@@ -48,6 +48,10 @@ _acmectl() {
     'account update') words="--email --no-email --current-email --request-timeout" ;;
     'account rollover') words="--email --request-timeout" ;;
     'account deactivate') words="--email --yes --request-timeout" ;;
+    'schedule') words="install status remove" ;;
+    'schedule install') words="--systemd --cron --root" ;;
+    'schedule status') words="--root" ;;
+    'schedule remove') words="--root" ;;
     'completion') words="bash zsh fish" ;;
     *) words="" ;;
   esac

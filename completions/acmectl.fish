@@ -6,14 +6,14 @@ function __acmectl_path
     set -l tokens (commandline -opc)
     set -l words
     set -l skip 0
-    set -l paths 'issue' 'renew' 'list' 'ls' 'show' 'serve' 'export' 'revoke' 'delete' 'store' 'store copy' 'config' 'config show' 'config check' 'doctor' 'ca' 'account' 'account register' 'account list' 'account show' 'account update' 'account rollover' 'account deactivate' 'completion'
+    set -l paths 'issue' 'renew' 'list' 'ls' 'show' 'serve' 'export' 'revoke' 'delete' 'store' 'store copy' 'config' 'config show' 'config check' 'doctor' 'ca' 'account' 'account register' 'account list' 'account show' 'account update' 'account rollover' 'account deactivate' 'schedule' 'schedule install' 'schedule status' 'schedule remove' 'completion'
     for token in $tokens[2..-1]
         if test $skip = 1
             set skip 0
             continue
         end
         switch $token
-            case --ca-bundle --challenge --concurrency --config --current-email --days --deploy-hook --eab-hmac-key --eab-kid --email --expiring --failure-hook --format --from --hook-timeout --http-address --http-port --key-group --key-mode --key-type --name --order-timeout --out --output --password-file --post-hook --pre-hook --preferred-chain --profile --reason --request-timeout --server --store --to --version --webroot
+            case --ca-bundle --challenge --concurrency --config --current-email --days --deploy-hook --eab-hmac-key --eab-kid --email --expiring --failure-hook --format --from --hook-timeout --http-address --http-port --key-group --key-mode --key-type --name --order-timeout --out --output --password-file --post-hook --pre-hook --preferred-chain --profile --reason --request-timeout --root --server --store --to --version --webroot
                 set skip 1
             case '-*'
             case '*'
@@ -42,7 +42,7 @@ complete -c acmectl -l json
 complete -c acmectl -l quiet
 complete -c acmectl -l verbose
 complete -c acmectl -l no-color
-complete -c acmectl -n '__acmectl_at \'\'' -a 'issue renew list ls show serve export revoke delete store config doctor ca account completion'
+complete -c acmectl -n '__acmectl_at \'\'' -a 'issue renew list ls show serve export revoke delete store config doctor ca account schedule completion'
 complete -c acmectl -n '__acmectl_at \'issue\'' -l name -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l standalone
 complete -c acmectl -n '__acmectl_at \'issue\'' -l webroot -r -F
@@ -127,4 +127,10 @@ complete -c acmectl -n '__acmectl_at \'account rollover\'' -l request-timeout -x
 complete -c acmectl -n '__acmectl_at \'account deactivate\'' -l email -x
 complete -c acmectl -n '__acmectl_at \'account deactivate\'' -l yes
 complete -c acmectl -n '__acmectl_at \'account deactivate\'' -l request-timeout -x
+complete -c acmectl -n '__acmectl_at \'schedule\'' -a 'install status remove'
+complete -c acmectl -n '__acmectl_at \'schedule install\'' -l systemd
+complete -c acmectl -n '__acmectl_at \'schedule install\'' -l cron
+complete -c acmectl -n '__acmectl_at \'schedule install\'' -l root -x
+complete -c acmectl -n '__acmectl_at \'schedule status\'' -l root -x
+complete -c acmectl -n '__acmectl_at \'schedule remove\'' -l root -x
 complete -c acmectl -n '__acmectl_at \'completion\'' -a 'bash zsh fish'

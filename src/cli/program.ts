@@ -213,6 +213,26 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--request-timeout <seconds>', 'seconds one request to the CA may take (default 30)')
     .action(run(async () => (await import('./commands/account.js')).accountDeactivate as Command<never>));
 
+  const schedule = program.command('schedule').description('run acmectl renew twice a day: a systemd timer or a cron job');
+  const rootOption = (): Option => new Option('--root <dir>', 'write and look for the files under this directory instead of / (packaging, tests)');
+  schedule
+    .command('install')
+    .description('install the twice-daily renewal (refused while certbot, acme.sh or acmectl already has one)')
+    .option('--systemd', 'a systemd service and timer (the default where systemd runs)')
+    .option('--cron', 'a file in /etc/cron.d')
+    .addOption(rootOption())
+    .action(run(async () => (await import('./commands/schedule.js')).scheduleInstall as Command<never>));
+  schedule
+    .command('status')
+    .description('the renewal schedules on this machine, the next run and how the last renew ended')
+    .addOption(rootOption())
+    .action(run(async () => (await import('./commands/schedule.js')).scheduleStatusCommand as Command<never>));
+  schedule
+    .command('remove')
+    .description("remove acmectl's schedule")
+    .addOption(rootOption())
+    .action(run(async () => (await import('./commands/schedule.js')).scheduleRemove as Command<never>));
+
   program
     .command('completion')
     .description('print the shell completion script')

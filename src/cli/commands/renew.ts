@@ -17,6 +17,7 @@ import { refreshRenewalInfo, renewalInfoStale } from '../../core/renewal-info.js
 import type { RenewalInfoNote } from '../../core/renewal-info.js';
 import type { Store } from '../../store/store.js';
 import type { Context } from '../context.js';
+import { writeLastRun } from '../../deploy/last-run.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 import type { Reporter } from '../reporter.js';
@@ -68,6 +69,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   if (!ctx.storeMayHoldData()) {
     if (names.length > 0) throw unknownCertificate(names[0]!);
     reporter.result({ ok: true, renewed: [], notDue: [], heldBack: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
+    if (!dryRun) await noteLastRun(ctx.dataDir, { items: [], hooks: [], failed: false }, 0);
     return 0;
   }
   const store = await openRunStore(ctx, dryRun === true);
@@ -108,7 +110,9 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
       hookTimeoutMs: ctx.settings.hookTimeout * 1000,
       delayBeforeFirstOrderMs: sleepMs,
     }, { labelProgress: true }, probeWebroot);
-    return report(summary, reporter, dryRun === true);
+    const exitCode = report(summary, reporter, dryRun === true);
+    if (!dryRun) await noteLastRun(ctx.dataDir, summary, exitCode);
+    return exitCode;
   } finally {
     await store.close();
   }
@@ -176,6 +180,15 @@ async function ordersAhead(store: Store, records: CertificateRecord[], requests:
     ahead.push(request.force || (orderNeeded(records[index]!, request, now) && !(await findHold(store, orderSubject(request), records[index]!, now))));
   }
   return ahead;
+}
+
+/**
+ * What this run did, in the data directory, for `acmectl schedule status`. Best effort: the run's own result
+ * stands whether or not the note could be written.
+ */
+async function noteLastRun(dataDir: string, summary: RunSummary, exitCode: number): Promise<void> {
+  const count = (outcomes: string[]): number => summary.items.filter((i) => outcomes.includes(i.outcome)).length;
+  await writeLastRun(dataDir, { finishedAt: new Date().toISOString(), exitCode, renewed: count(['issued']), failed: count(['failed']), notDue: count(['unchanged', 'renewed-elsewhere']) }).catch(() => undefined);
 }
 
 function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): number {
