@@ -157,7 +157,9 @@ describe('acmectl import certbot', () => {
     expect(plan.accounts).toEqual([expect.objectContaining({ url: accountUrl, action: 'import' })]);
     expect(readdirSync(home)).toEqual([]);
 
-    const human = await cli(['import', 'certbot', certbotDir, '--dry-run']);
+    // --server changes nothing: each lineage keeps its own CA.
+    const human = await cli(['import', 'certbot', certbotDir, '--dry-run', '--server', 'letsencrypt-staging']);
+    expect(human.stderr).toContain('warning: --server is not used: each lineage keeps the CA its renewal configuration names');
     expect(human.stdout).toMatch(/^dry run: nothing was written\. certbot lineages in .*: 2 to import, 1 left alone$/m);
     expect(human.stdout).toMatch(/^ {2}– dns\.example\.test: left alone: authenticator dns-cloudflare answers DNS-01/m);
     expect(human.stdout).toMatch(/^ {6}renews with: standalone on port \d+ \(127\.0\.0\.1\), ec384, server https:\/\/localhost:\d+\/dir, pre hook /m);

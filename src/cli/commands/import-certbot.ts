@@ -26,6 +26,7 @@ export const importCertbot: Command<ImportCertbotOptions> = async ({ args, optio
   const { dryRun, ...settingFlags } = options;
   const ctx = await buildContext(global, settingFlags, reporter, signal);
   checkCertbotDirectory(configDir);
+  if (ctx.sources.server === 'flag') reporter.warn("--server is not used: each lineage keeps the CA its renewal configuration names");
   const importOptions = { caBundlePem: ctx.caBundlePem() ?? null, out: ctx.sources.out === 'flag' ? resolve(ctx.exportDir) : null, now: new Date() };
   const defaultExportDir = resolve(ctx.exportDir);
   // A dry run never creates a store: without one, nothing is in the way of any lineage.

@@ -45,8 +45,9 @@ describe('mapRenewalConf', () => {
     });
   });
 
-  it("uses certbot's defaults: port 80, every address, Let's Encrypt", () => {
+  it("uses certbot's defaults: port 80, every address, Let's Encrypt (also for its retired ACMEv1 directory, as certbot does)", () => {
     expect(map('authenticator = standalone')).toMatchObject({ ok: true, settings: { httpPort: 80, httpAddress: null, server: CERTBOT_DEFAULT_SERVER } });
+    expect(map('authenticator = standalone\nserver = https://acme-v01.api.letsencrypt.org/directory')).toMatchObject({ ok: true, settings: { server: CERTBOT_DEFAULT_SERVER } });
   });
 
   it('maps a webroot lineage whose names share one webroot, from the map or from webroot_path', () => {
@@ -100,7 +101,8 @@ describe('mapRenewalConf', () => {
 
   it('refuses a configuration without an account, a server that is no URL, or a port that is no port', () => {
     expect(reason(mapRenewalConf(parseRenewalConf('[renewalparams]\nauthenticator = standalone'), ['a.example'], P256))).toBe('its renewal configuration names no account');
-    expect(reason(map('authenticator = standalone\nserver = letsencrypt'))).toBe('its server "letsencrypt" is not a directory URL');
+    expect(reason(map('authenticator = standalone\nserver = letsencrypt'))).toBe('its server "letsencrypt" is not an https directory URL');
+    expect(reason(map('authenticator = standalone\nserver = http://ca.internal/dir'))).toBe('its server "http://ca.internal/dir" is not an https directory URL');
     expect(reason(map('authenticator = standalone\nhttp01_port = 99999'))).toBe('its http01_port "99999" is not a port');
     expect(reason(mapRenewalConf(parseRenewalConf('version = 2.1.0'), ['a.example'], P256))).toBe('its renewal configuration has no [renewalparams] section');
   });

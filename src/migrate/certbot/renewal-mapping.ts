@@ -6,6 +6,7 @@ import type { ConfSection } from './renewal-conf.js';
 
 /** certbot's default CA when a renewal configuration names none. */
 export const CERTBOT_DEFAULT_SERVER = 'https://acme-v02.api.letsencrypt.org/directory';
+const LETS_ENCRYPT_V1 = 'https://acme-v01.api.letsencrypt.org/directory';
 
 /** What a certbot renewal configuration says that acmectl keeps with the certificate. */
 export type MappedSettings = Pick<RenewalSettings, 'server' | 'challenge' | 'httpPort' | 'httpAddress' | 'webroot' | 'keyType' | 'hooks' | 'preferredChain'>;
@@ -26,8 +27,10 @@ export function mapRenewalConf(conf: ConfSection, domains: readonly string[], cu
   if (!params) return { ok: false, reason: 'its renewal configuration has no [renewalparams] section' };
   const challenge = mapAuthenticator(confString(params, 'authenticator'));
   if (!challenge.ok) return challenge;
-  const server = confString(params, 'server') ?? CERTBOT_DEFAULT_SERVER;
-  if (!/^https?:\/\/[^/]/.test(server)) return { ok: false, reason: `its server "${server}" is not a directory URL` };
+  // certbot renews lineages that still name Let's Encrypt's retired ACMEv1 directory from its default (v2).
+  const named = confString(params, 'server');
+  const server = named === null || named === LETS_ENCRYPT_V1 ? CERTBOT_DEFAULT_SERVER : named;
+  if (!/^https:\/\/[^/]/.test(server)) return { ok: false, reason: `its server "${server}" is not an https directory URL` };
   const accountId = confString(params, 'account');
   if (!accountId) return { ok: false, reason: 'its renewal configuration names no account' };
   const httpPort = Number(confString(params, 'http01_port') ?? 80);
