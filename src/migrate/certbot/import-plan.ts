@@ -71,7 +71,11 @@ export async function planCertbotImport(configDir: string, store: Store | null, 
     .sort();
   const accounts = new AccountPlanner(store ? await listAccounts(store) : [], options);
   const plan: ImportPlan = { configDir, lineages: [], accounts: [], hookScripts: hookScripts(configDir), writes: { records: new Map(), accounts: new Map() } };
-  for (const name of names) plan.lineages.push(await planLineage(configDir, name, store, accounts, plan, options));
+  for (const name of names) {
+    const { lineage, record } = await planLineage(configDir, name, store, accounts, options);
+    plan.lineages.push(lineage);
+    if (record) plan.writes.records.set(name, record);
+  }
   plan.accounts = [...accounts.used];
   for (const account of plan.accounts) {
     const record = accounts.records.get(account);
@@ -91,9 +95,19 @@ export function checkCertbotDirectory(configDir: string): string {
   return renewalDir;
 }
 
-async function planLineage(configDir: string, name: string, store: Store | null, accounts: AccountPlanner, plan: ImportPlan, options: ImportOptions): Promise<LineagePlan> {
+/** One lineage's entry in the plan, and the record to store when it is imported. */
+async function planLineage(
+  configDir: string,
+  name: string,
+  store: Store | null,
+  accounts: AccountPlanner,
+  options: ImportOptions,
+): Promise<{ lineage: LineagePlan; record: CertificateRecord | null }> {
   const reading = readLineage(configDir, name);
-  const skip = (reason: string, partial: Partial<LineagePlan> = {}): LineagePlan => ({ name, action: 'skip', reason, domains: [], versions: [], current: null, settings: null, accountUrl: null, notes: [], ...partial });
+  const skip = (reason: string, partial: Partial<LineagePlan> = {}) => ({
+    lineage: { name, action: 'skip' as const, reason, domains: [], versions: [], current: null, settings: null, accountUrl: null, notes: [], ...partial },
+    record: null,
+  });
   if (!reading.ok) return skip(reading.reason);
   const { lineage } = reading;
   const current = lineage.versions[0]!;
@@ -139,8 +153,7 @@ async function planLineage(configDir: string, name: string, store: Store | null,
     createdAt: lineage.versions[lineage.versions.length - 1]!.issuedAt,
     updatedAt: options.now.toISOString(),
   };
-  plan.writes.records.set(name, record);
-  return { ...skip(''), ...seen, action: 'import', reason: null };
+  return { lineage: { ...skip('').lineage, ...seen, action: 'import', reason: null }, record };
 }
 
 /**
