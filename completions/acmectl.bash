@@ -11,7 +11,7 @@ _acmectl() {
       *)
         # a word extends the command path only when it names a subcommand; else it is an argument
         case "${path:+$path }$word" in
-          'issue'|'renew'|'list'|'ls'|'show'|'serve'|'export'|'revoke'|'delete'|'store'|'store copy'|'config'|'config show'|'config check'|'doctor'|'ca'|'account'|'account register'|'account list'|'account show'|'account update'|'account rollover'|'account deactivate'|'schedule'|'schedule install'|'schedule status'|'schedule remove'|'completion') path="${path:+$path }$word" ;;
+          'issue'|'renew'|'list'|'ls'|'show'|'serve'|'export'|'revoke'|'delete'|'store'|'store copy'|'import'|'import certbot'|'config'|'config show'|'config check'|'doctor'|'ca'|'account'|'account register'|'account list'|'account show'|'account update'|'account rollover'|'account deactivate'|'schedule'|'schedule install'|'schedule status'|'schedule remove'|'completion') path="${path:+$path }$word" ;;
         esac ;;
     esac
   done
@@ -24,7 +24,7 @@ _acmectl() {
   esac
   local words
   case "$path" in
-    '') words="issue renew list ls show serve export revoke delete store config doctor ca account schedule completion" ;;
+    '') words="issue renew list ls show serve export revoke delete store import config doctor ca account schedule completion" ;;
     'issue') words="--name --standalone --webroot --challenge --http-port --http-address --no-preflight --key-type --profile --preferred-chain --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --key-group --key-mode --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout" ;;
     'renew') words="--days --force --concurrency --random-sleep --no-random-sleep --no-preflight --dry-run --run-deploy-hooks --pre-hook --post-hook --deploy-hook --failure-hook --hook-timeout --request-timeout --order-timeout" ;;
     'list') words="--expiring --format --output" ;;
@@ -36,6 +36,8 @@ _acmectl() {
     'delete') words="--files" ;;
     'store') words="copy" ;;
     'store copy') words="--from --to --overwrite" ;;
+    'import') words="certbot" ;;
+    'import certbot') words="--dry-run --out" ;;
     'config') words="show check" ;;
     'config show') words="" ;;
     'config check') words="" ;;

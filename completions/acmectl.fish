@@ -6,7 +6,7 @@ function __acmectl_path
     set -l tokens (commandline -opc)
     set -l words
     set -l skip 0
-    set -l paths 'issue' 'renew' 'list' 'ls' 'show' 'serve' 'export' 'revoke' 'delete' 'store' 'store copy' 'config' 'config show' 'config check' 'doctor' 'ca' 'account' 'account register' 'account list' 'account show' 'account update' 'account rollover' 'account deactivate' 'schedule' 'schedule install' 'schedule status' 'schedule remove' 'completion'
+    set -l paths 'issue' 'renew' 'list' 'ls' 'show' 'serve' 'export' 'revoke' 'delete' 'store' 'store copy' 'import' 'import certbot' 'config' 'config show' 'config check' 'doctor' 'ca' 'account' 'account register' 'account list' 'account show' 'account update' 'account rollover' 'account deactivate' 'schedule' 'schedule install' 'schedule status' 'schedule remove' 'completion'
     for token in $tokens[2..-1]
         if test $skip = 1
             set skip 0
@@ -42,7 +42,7 @@ complete -c acmectl -l json
 complete -c acmectl -l quiet
 complete -c acmectl -l verbose
 complete -c acmectl -l no-color
-complete -c acmectl -n '__acmectl_at \'\'' -a 'issue renew list ls show serve export revoke delete store config doctor ca account schedule completion'
+complete -c acmectl -n '__acmectl_at \'\'' -a 'issue renew list ls show serve export revoke delete store import config doctor ca account schedule completion'
 complete -c acmectl -n '__acmectl_at \'issue\'' -l name -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l standalone
 complete -c acmectl -n '__acmectl_at \'issue\'' -l webroot -r -F
@@ -106,6 +106,9 @@ complete -c acmectl -n '__acmectl_at \'store\'' -a 'copy'
 complete -c acmectl -n '__acmectl_at \'store copy\'' -l from -x
 complete -c acmectl -n '__acmectl_at \'store copy\'' -l to -x
 complete -c acmectl -n '__acmectl_at \'store copy\'' -l overwrite
+complete -c acmectl -n '__acmectl_at \'import\'' -a 'certbot'
+complete -c acmectl -n '__acmectl_at \'import certbot\'' -l dry-run
+complete -c acmectl -n '__acmectl_at \'import certbot\'' -l out -r -F
 complete -c acmectl -n '__acmectl_at \'config\'' -a 'show check'
 complete -c acmectl -n '__acmectl_at \'doctor\'' -l http-port -x
 complete -c acmectl -n '__acmectl_at \'doctor\'' -l http-address -x

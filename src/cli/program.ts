@@ -147,6 +147,15 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--overwrite', 'replace entries the destination holds with other content')
     .action(run(async () => (await import('./commands/store-copy.js')).storeCopy as Command<never>));
 
+  const importGroup = program.command('import').description('adopt certificates managed by another ACME client');
+  importGroup
+    .command('certbot')
+    .description("adopt certbot's lineages: history, keys, renewal settings and account (certbot's files are only read)")
+    .argument('[dir]', "certbot's configuration directory (default /etc/letsencrypt)")
+    .option('--dry-run', 'show what would be imported, and how each lineage maps; write nothing')
+    .option('--out <dir>', 'export directory for the imported certificates: files go to <dir>/<name>/ (default <data dir>/live); stored')
+    .action(run(async () => (await import('./commands/import-certbot.js')).importCertbot as Command<never>));
+
   const config = program.command('config').description('configuration');
   config
     .command('show')

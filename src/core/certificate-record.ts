@@ -70,7 +70,7 @@ export interface CertificateVersion {
   /** Intermediates, without the leaf. */
   chainPem: string;
   keyPem: string;
-  /** Fencing token of the lock lease held while this version was obtained (decimal). */
+  /** Fencing token of the lock lease held while this version was obtained (decimal); "0" for a version imported from certbot. */
   fence: string;
   /** Set once `acmectl revoke` revoked it at the CA. */
   revoked?: { at: string; reason: string };
