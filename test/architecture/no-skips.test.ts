@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../support/cli.js';
  * The suite's verdict counts only what ran: no test is skipped, conditionally or not. A test that needs a tool
  * or a server installs or starts it (or fails saying why); suites that need something the project's machines
  * cannot have are not collected at all (vitest.real-stores.config.ts). This reads every test file under src/ (names ending in .test.ts)
- * and everything under test/ for the ways vitest skips; product code (a `skip()` of its own) is not a test.
+ * and everything under test/ for the ways vitest skips; product code that skips things of its own (import certbot skips lineages) is not a test.
  */
 const SKIPS: [string, RegExp][] = [
   // describe/it/test/suite, with or without modifiers (.concurrent, .each ...), then a skip, skipIf, runIf or todo
