@@ -63,7 +63,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   const caBundlePem = ctx.caBundlePem() ?? null;
   if (!ctx.storeMayHoldData()) {
     if (names.length > 0) throw unknownCertificate(names[0]!);
-    reporter.result({ ok: true, renewed: [], notDue: [], heldBack: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
+    reporter.result({ ok: true, dryRun: dryRun === true, renewed: [], notDue: [], heldBack: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
     return 0;
   }
   const store = await openRunStore(ctx, dryRun === true);
