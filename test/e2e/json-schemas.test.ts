@@ -12,8 +12,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Command as Commander } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startPebble } from '../../scripts/lib/pebble.js';
-import type { PebbleHandle } from '../../scripts/lib/pebble.js';
+import { freePort, startPebble, withPebble } from '../support/pebble.js';
+import type { PebbleHandle } from '../support/pebble.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { BIN, cliEnv, pebbleArgs, runCli } from '../support/cli.js';
 import { describeErrors, documentSchema, schemaValidator } from '../support/json-schemas.js';
@@ -138,8 +138,8 @@ describe('acmectl --json, every command against its schema in docs/json/', () =>
     expect((await json('show', [MAIN, '--pem'], { code: 0 })).certificatePem).toMatch(/^-----BEGIN CERTIFICATE-----/);
 
     const out = join(home, 'exported');
-    const exported = await json('export', [MAIN, '--out', out, '--format', 'combined'], { code: 0 });
-    expect(exported.files).toMatchObject({ dir: join(out, MAIN), combined: join(out, MAIN, 'combined.pem') });
+    const exported = await json('export', [MAIN, '--out', out, '--format', 'combined,pkcs12'], { code: 0 }, { ACMECTL_PKCS12_PASSWORD: 'changeit' });
+    expect(exported.files).toMatchObject({ dir: join(out, MAIN), combined: join(out, MAIN, 'combined.pem'), pkcs12: join(out, MAIN, 'certificate.p12') });
     expect(await json('export', [MAIN, '--out', out, '--version', '1'], { code: 0 })).toMatchObject({ version: 1 });
   });
 
@@ -184,6 +184,9 @@ describe('acmectl --json, every command against its schema in docs/json/', () =>
     const shown = (await json('account show', ['--email', 'new@example.com'], { code: 0 })).account;
     expect(shown).toMatchObject({ status: null, contact: null, storeStatus: 'deactivated', caProblem: { type: 'urn:ietf:params:acme:error:unauthorized' } });
     expect((await json('account list', [], { code: 0 })).accounts.map((a: Json) => a.status)).toEqual(['deactivated']);
+    // A new registration for the same CA and email replaces the deactivated account in the store.
+    const again = await json('account register', ['--email', 'new@example.com', '--agree-tos'], { code: 0 });
+    expect(again).toMatchObject({ outcome: 'registered', replaced: shown.url });
   });
 
   it('serve: nothing on stdout while it runs, its document once SIGTERM stops it; a taken port is the error document', async () => {
@@ -259,6 +262,28 @@ describe('acmectl --json, every command against its schema in docs/json/', () =>
       expect(cases, command).toEqual(expect.arrayContaining(command === 'completion' ? ['result'] : ['result', 'usage error']));
     }
     expect([...seen.entries()].filter(([, cases]) => cases.has('operational error')).map(([command]) => command).sort()).toEqual(['account register', 'ca', 'issue', 'serve']);
+  });
+});
+
+// A CA with renewal information (ARI) and profiles: the documents' parts that only such a CA fills.
+describe('acmectl --json with a CA that offers ARI and profiles', () => {
+  const ari = withPebble({ version: 'ari', profiles: { classic: { description: '90 days', validityPeriod: 90 * 86_400 } } });
+  const ariHome = tempDir('json-schemas-ari');
+  const run = async (command: string, args: string[], code = 0): Promise<Json> => {
+    const result = await runCli([...command.split(' '), ...args, ...pebbleArgs(ari()), '--json'], { home: ariHome });
+    expect(result.code, result.stderr).toBe(code);
+    return checkDocument(command, result);
+  };
+
+  it('ca lists the profiles; show has the stored ARI window, the renewal rule ari and the profile', async () => {
+    expect(await run('ca', [])).toMatchObject({ renewalInfo: true, profiles: { classic: '90 days' } });
+    const args = ['--http-port', String(ari().httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos', '--profile', 'classic'];
+    expect((await run('issue', ['ari.json.test', ...args])).outcome).toBe('issued');
+    const start = new Date(Date.now() + 20 * 86_400_000);
+    await ari().setRenewalInfo(readFileSync(join(ariHome, 'live', 'ari.json.test', 'cert.pem'), 'utf8'), { start, end: new Date(start.getTime() + 2 * 86_400_000), explanationURL: 'https://ca.example.test/why' });
+    expect((await run('renew', ['--no-random-sleep'])).notDue).toEqual([{ name: 'ari.json.test', outcome: 'unchanged', renewalTime: expect.any(String) }]);
+    const shown = await run('show', ['ari.json.test']);
+    expect(shown).toMatchObject({ renewal: { rule: 'ari' }, renewalInfo: { explanationURL: 'https://ca.example.test/why' }, settings: { profile: 'classic' } });
   });
 });
 
