@@ -97,6 +97,10 @@ export function buildProgram(dispatch: Dispatch): Commander {
     .option('--expiring <days>', 'only certificates with fewer days left; exit 1 when there is any (a monitoring check)')
     .addOption(new Option('--format <format>', 'table (default), json, or prometheus: metrics for node_exporter\'s textfile collector').choices(['table', 'json', 'prometheus']))
     .option('--output <file>', 'with --format prometheus: write the metrics to this file (atomically) instead of stdout')
+    // --format json is --json: the same one document on stdout, errors included (docs/json.md).
+    .hook('preAction', (list) => {
+      if (list.opts().format === 'json') list.setOptionValueWithSource('json', true, 'cli');
+    })
     .action(run(async () => (await import('./commands/list.js')).list as Command<never>));
 
   program

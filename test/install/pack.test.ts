@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, posix, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,12 @@ describe('npm pack', () => {
     for (const path of ['bin/acmectl.js', 'dist/cli/main.js', 'man/acmectl.1', 'completions/acmectl.bash', 'completions/_acmectl', 'completions/acmectl.fish', 'LICENSE', 'README.md', 'package.json']) {
       expect(packed, `${path} is not packed`).toContain(path);
     }
+  });
+
+  it('ships the JSON Schemas of --json (docs/json.md), for scripts to validate against the installed release', () => {
+    const schemas = readdirSync(join(REPO_ROOT, 'docs/json')).filter((file) => file.endsWith('.schema.json'));
+    expect(schemas.length).toBeGreaterThan(15);
+    for (const file of schemas) expect(packed, `docs/json/${file} is not packed`).toContain(`docs/json/${file}`);
   });
 
   it("ships what package.json's bin and man fields name", () => {

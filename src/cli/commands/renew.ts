@@ -68,7 +68,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   const caBundlePem = ctx.caBundlePem() ?? null;
   if (!ctx.storeMayHoldData()) {
     if (names.length > 0) throw unknownCertificate(names[0]!);
-    reporter.result({ ok: true, renewed: [], notDue: [], heldBack: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
+    reporter.result({ ok: true, dryRun: dryRun === true, renewed: [], notDue: [], heldBack: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
     if (!dryRun) await noteLastRun(ctx.dataDir, { items: [], hooks: [], failed: false }, 0);
     return 0;
   }

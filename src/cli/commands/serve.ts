@@ -30,6 +30,8 @@ export const serve: Command<FlagValues> = async ({ options, global, reporter, si
     reporter.info(`answering HTTP-01 challenges from ${redactStoreUrl(ctx.storeUrl)} on port ${port} (${addresses.length ? addresses.join(', ') : 'all addresses'})`);
     await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
     reporter.info('stopping');
+    // Nothing for people (the log said it all); with --json the one document a script gets.
+    reporter.result({ ok: true, store: redactStoreUrl(ctx.storeUrl), port, addresses }, () => []);
     return 0;
   } finally {
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
