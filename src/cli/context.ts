@@ -4,6 +4,7 @@ import { dataDirectory, defaultExportDirectory, defaultStoreUrl } from '../confi
 import { loadConfigFile } from '../config/load-file.js';
 import { resolveSettings } from '../config/resolve.js';
 import type { FlagValues, ResolvedSettings } from '../config/resolve.js';
+import { SETTINGS, envName } from '../config/settings.js';
 import type { SettingKey, Settings } from '../config/settings.js';
 import { UsageError } from '../domain/errors.js';
 import { pemCertificateBlocks } from '../pki/pem.js';
@@ -78,6 +79,20 @@ export async function buildContext(
     storeIsShared: () => parsedStore.kind !== 'sqlite' && parsedStore.kind !== 'memory',
     caBundlePem,
   };
+}
+
+/** Where a setting's value came from, for messages: "--out", "ACMECTL_OUT", "key "out" in config file F", or `byDefault`. */
+export function settingSourceLabel(ctx: Pick<Context, 'sources' | 'configPath'>, key: SettingKey, byDefault: string): string {
+  switch (ctx.sources[key]) {
+    case 'flag':
+      return `--${SETTINGS[key].flag}`;
+    case 'env':
+      return envName(key);
+    case 'file':
+      return `key "${key}" in config file ${ctx.configPath}`;
+    default:
+      return byDefault;
+  }
 }
 
 function readCaBundle(path: string | null): string | undefined {

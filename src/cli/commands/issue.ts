@@ -14,9 +14,10 @@ import { identifierChanges, parseIdentifiers } from '../../domain/identifiers.js
 import type { Identifier } from '../../domain/identifiers.js';
 import { daysLeft } from '../../core/renewal-window.js';
 import type { RunItemResult, RunSummary } from '../../core/renewal-run.js';
+import { prepareExportDirectory } from '../../deploy/export-directory.js';
 import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js';
 import type { Command } from '../command.js';
-import { buildContext } from '../context.js';
+import { buildContext, settingSourceLabel } from '../context.js';
 import type { Context } from '../context.js';
 import { checkDirectory, checkEab, checkEmail, checkListenAddresses, checkPreferredChain, NO_EMAIL_WARNING } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
@@ -91,6 +92,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     });
   }
 
+  if (!dryRun) await prepareExportDirectory(ctx.exportDir, settingSourceLabel(ctx, 'out', 'the export directory'));
   // The profile is checked against what the CA offers before an order is spent on it.
   if (renewal.profile !== null) await checkProfileOffered(ctx, orderFrom, renewal.profile, caBundlePem ?? existing?.settings.caBundlePem ?? null);
 
