@@ -6,7 +6,11 @@ import { UsageError } from '../domain/errors.js';
 import { dataDirectory } from './data-dir.js';
 import { loadConfigFile } from './load-file.js';
 import { resolveSettings, validateConfigFile } from './resolve.js';
-import { FILE_SETTING_KEYS, SETTINGS, SETTING_KEYS, defaultSettings, envName } from './settings.js';
+import { PKCS12_PASSWORD_ENV } from '../deploy/formats.js';
+import { CONSUL_TOKEN_ENV } from '../store/consul-url.js';
+import { ETCD_PASSWORD_ENV } from '../store/etcd-url.js';
+import { REDIS_PASSWORD_ENV } from '../store/redis-url.js';
+import { FILE_SETTING_KEYS, SETTINGS, SETTING_KEYS, defaultSettings, envName, secretEnvironmentNames } from './settings.js';
 
 const examplePath = join(import.meta.dirname, '..', '..', 'acmectl.config.example.json');
 
@@ -183,6 +187,13 @@ describe('data directory (SPEC §1)', () => {
 });
 
 describe('settings table', () => {
+  it('names every secret variable of acmectl, for hooks to run without them', () => {
+    expect(secretEnvironmentNames().sort()).toEqual(
+      ['ACMECTL_EAB_HMAC_KEY', 'ACMECTL_STORE_PASSWORD', 'ACMECTL_STORE_TOKEN', 'ACMECTL_STORE_SECRET_ID', 'ACMECTL_PKCS12_PASSWORD'].sort(),
+    );
+    // The variables the stores and the exporter read are the table's, not spelled again elsewhere.
+    expect(secretEnvironmentNames()).toEqual(expect.arrayContaining([REDIS_PASSWORD_ENV, ETCD_PASSWORD_ENV, CONSUL_TOKEN_ENV, PKCS12_PASSWORD_ENV]));
+  });
   it('has a unique flag per key', () => {
     const flags = SETTING_KEYS.map((key) => SETTINGS[key].flag);
     expect(new Set(flags).size).toBe(flags.length);
