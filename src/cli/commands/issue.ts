@@ -19,7 +19,7 @@ import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js'
 import type { Command } from '../command.js';
 import { buildContext, settingSourceLabel } from '../context.js';
 import type { Context } from '../context.js';
-import { checkDirectory, checkEab, checkEmail, checkListenAddresses, checkPreferredChain, NO_EMAIL_WARNING } from '../inputs.js';
+import { checkDirectory, checkEab, checkPathText, checkEmail, checkListenAddresses, checkPreferredChain, NO_EMAIL_WARNING } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
 import { reportHookFailures } from '../hook-report.js';
 import { eabSource } from '../eab-source.js';
@@ -92,7 +92,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     });
   }
 
-  if (!dryRun) await prepareExportDirectory(ctx.exportDir, settingSourceLabel(ctx, 'out', 'the export directory'));
+  if (!dryRun) await prepareExportDirectory(checkPathText(ctx.exportDir, settingSourceLabel(ctx, 'out', 'the export directory')), settingSourceLabel(ctx, 'out', 'the export directory'));
   // The profile is checked against what the CA offers before an order is spent on it.
   if (renewal.profile !== null) await checkProfileOffered(ctx, orderFrom, renewal.profile, caBundlePem ?? existing?.settings.caBundlePem ?? null);
 
