@@ -6,44 +6,48 @@ _acmectl() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --ca-bundle|--challenge|--concurrency|--config|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--key-type|--name|--order-timeout|--out|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--reason|--request-timeout|--server|--store|--to|--version|--webroot) ((i++)) ;;
+      --ca-bundle|--challenge|--concurrency|--config|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--key-type|--name|--order-timeout|--out|--output|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--reason|--request-timeout|--server|--store|--to|--version|--webroot) ((i++)) ;;
       -*) ;;
-      *) path="${path:+$path }$word" ;;
+      *)
+        # a word extends the command path only when it names a subcommand; else it is an argument
+        case "${path:+$path }$word" in
+          'issue'|'renew'|'list'|'ls'|'show'|'serve'|'export'|'revoke'|'delete'|'store'|'store copy'|'config'|'config show'|'config check'|'ca'|'account'|'account register'|'account list'|'account show'|'account update'|'account rollover'|'account deactivate'|'completion') path="${path:+$path }$word" ;;
+        esac ;;
     esac
   done
   case "$prev" in
-    --config|--ca-bundle|--webroot|--out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --ca-bundle|--config|--out|--output|--password-file|--webroot) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --challenge) COMPREPLY=($(compgen -W "standalone webroot store" -- "$cur")); return ;;
     --key-type) COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
     --reason) COMPREPLY=($(compgen -W "unspecified keyCompromise affiliationChanged superseded cessationOfOperation" -- "$cur")); return ;;
-    --concurrency|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--name|--order-timeout|--password-file|--post-hook|--pre-hook|--preferred-chain|--profile|--request-timeout|--server|--store|--to|--version) return ;;
+    --concurrency|--current-email|--days|--deploy-hook|--eab-hmac-key|--eab-kid|--email|--expiring|--format|--from|--hook-timeout|--http-address|--http-port|--name|--order-timeout|--post-hook|--pre-hook|--preferred-chain|--profile|--request-timeout|--server|--store|--to|--version) return ;;
   esac
   local words
   case "$path" in
-    '') words="issue renew list ls show serve export revoke delete store config ca account completion --version --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --key-type --profile --preferred-chain --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --pre-hook --post-hook --deploy-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'renew') words="--days --force --concurrency --random-sleep --no-random-sleep --dry-run --run-deploy-hooks --pre-hook --post-hook --deploy-hook --hook-timeout --request-timeout --order-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'list') words="--expiring --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'ls') words="--expiring --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'show') words="--pem --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'serve') words="--http-port --http-address --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'export') words="--out --format --password-file --version --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'revoke') words="--reason --delete --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'delete') words="--files --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    '') words="issue renew list ls show serve export revoke delete store config ca account completion" ;;
+    'issue') words="--name --standalone --webroot --challenge --http-port --http-address --key-type --profile --preferred-chain --email --agree-tos --eab-kid --eab-hmac-key --out --format --password-file --pre-hook --post-hook --deploy-hook --hook-timeout --force --dry-run --run-deploy-hooks --request-timeout --order-timeout" ;;
+    'renew') words="--days --force --concurrency --random-sleep --no-random-sleep --dry-run --run-deploy-hooks --pre-hook --post-hook --deploy-hook --hook-timeout --request-timeout --order-timeout" ;;
+    'list') words="--expiring --format --output" ;;
+    'ls') words="--expiring --format --output" ;;
+    'show') words="--pem" ;;
+    'serve') words="--http-port --http-address" ;;
+    'export') words="--out --format --password-file" ;;
+    'revoke') words="--reason --delete" ;;
+    'delete') words="--files" ;;
     'store') words="copy" ;;
-    'store copy') words="--from --to --overwrite --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'store copy') words="--from --to --overwrite" ;;
     'config') words="show check" ;;
-    'config show') words="--config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'config check') words="--config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'ca') words="--config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'config show') words="" ;;
+    'config check') words="" ;;
+    'ca') words="" ;;
     'account') words="register list show update rollover deactivate" ;;
-    'account register') words="--email --agree-tos --eab-kid --eab-hmac-key --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'account list') words="--config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'account show') words="--email --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'account update') words="--email --no-email --current-email --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'account rollover') words="--email --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'account deactivate') words="--email --yes --request-timeout --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
-    'completion') words="bash --config --store --server --ca-bundle --json --quiet --verbose --no-color" ;;
+    'account register') words="--email --agree-tos --eab-kid --eab-hmac-key --request-timeout" ;;
+    'account list') words="" ;;
+    'account show') words="--email --request-timeout" ;;
+    'account update') words="--email --no-email --current-email --request-timeout" ;;
+    'account rollover') words="--email --request-timeout" ;;
+    'account deactivate') words="--email --yes --request-timeout" ;;
+    'completion') words="bash zsh fish" ;;
     *) words="" ;;
   esac
   COMPREPLY=($(compgen -W "$words $global_options" -- "$cur"))

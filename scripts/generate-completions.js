@@ -1,6 +1,8 @@
-// Writes completions/acmectl.bash from the built command tree (run after `npm run build`).
+// Writes completions/acmectl.bash, completions/_acmectl (zsh) and completions/acmectl.fish from the built
+// command tree (run after `npm run build`); src/cli/shipped-files.test.ts checks they are current.
 import { writeFileSync } from 'node:fs';
-import { renderBashCompletion } from '../dist/cli/completion-bash.js';
+import { COMPLETION_FILES } from '../dist/cli/completion-files.js';
 import { buildProgram } from '../dist/cli/program.js';
 
-writeFileSync(new URL('../completions/acmectl.bash', import.meta.url), renderBashCompletion(buildProgram(async () => {})));
+const program = buildProgram(async () => {});
+for (const { file, render } of Object.values(COMPLETION_FILES)) writeFileSync(new URL(`../${file}`, import.meta.url), render(program));

@@ -3,7 +3,7 @@ import { UsageError } from '../domain/errors.js';
 import { PRESET_NAMES, resolveCaDirectory } from './directory-presets.js';
 
 describe('resolveCaDirectory', () => {
-  it('knows every preset of SPEC §2', () => {
+  it('knows every preset of docs/cli.md#ca-presets', () => {
     expect(PRESET_NAMES).toEqual(['letsencrypt', 'letsencrypt-staging', 'zerossl', 'buypass', 'buypass-staging', 'google', 'google-staging']);
   });
   it.each([

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { UsageError } from '../domain/errors.js';
 import { visibleText } from '../domain/visible-text.js';
 
-/** Production and (where the CA has one) staging directories of the CAs users name most (SPEC §2). */
+/** Production and (where the CA has one) staging directories of the CAs users name most (docs/cli.md#ca-presets). */
 const PRESETS = {
   letsencrypt: { url: 'https://acme-v02.api.letsencrypt.org/directory', staging: 'letsencrypt-staging' },
   'letsencrypt-staging': { url: 'https://acme-staging-v02.api.letsencrypt.org/directory', staging: 'letsencrypt-staging' },

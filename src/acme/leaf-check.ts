@@ -8,7 +8,7 @@ import { pemCertificateBlocks } from '../pki/pem.js';
 const CLOCK_SKEW_MS = 60 * 60 * 1000;
 
 /**
- * Checks the certificate the CA sent before anything stores it (SPEC §6): its public key is the one the CSR
+ * Checks the certificate the CA sent before anything stores it (docs/cli.md#data-safety): its public key is the one the CSR
  * was made from, its names are exactly the ordered identifiers (no more, no fewer), and it is valid now or
  * within the hour. Throws OperationError saying what is wrong; the CA's answer is not trusted otherwise.
  */

@@ -68,7 +68,7 @@ export class StandaloneSolver implements Http01Solver {
     await this.transition(() => this.closeServers());
   }
 
-  /** The request handler, exported for the tests and for `acmectl serve` later. */
+  /** The request handler of every listener this solver opens (`acmectl serve` shares lookupAnswer and respond). */
   readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
     const answer = lookupAnswer(request, (token) => this.answers.get(token));
     respond(request, response, answer);

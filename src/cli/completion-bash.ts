@@ -1,51 +1,41 @@
-import type { Command as Commander, Option } from 'commander';
+import type { Command as Commander } from 'commander';
+import { completionTree, optionsByValue, valuedOptions } from './completion-tree.js';
 
 /**
  * Renders the bash completion script from the command tree, so it cannot drift from the real commands.
  * completions/acmectl.bash is this output, committed for packagers; a test keeps the two identical.
  */
 export function renderBashCompletion(program: Commander): string {
-  const globalOptions = longOptions(program.options);
-  const valued = new Set<string>();
-  const choices = new Map<string, string[]>();
-  const paths = new Map<string, string[]>(); // command path -> words it completes
-  const visit = (command: Commander, path: string): void => {
-    for (const option of command.options) {
-      if (!option.long) continue;
-      if (option.required || option.optional) valued.add(option.long);
-      if (option.argChoices) choices.set(option.long, option.argChoices);
-    }
-    const subcommands = command.commands.filter((c) => c.name() !== 'help');
-    const argChoices = command.registeredArguments.flatMap((a) => a.argChoices ?? []);
-    paths.set(path, [...subcommands.flatMap((c) => [c.name(), ...c.aliases()]), ...argChoices, ...longOptions(command.options)]);
-    for (const sub of subcommands) {
-      for (const name of [sub.name(), ...sub.aliases()]) visit(sub, path ? `${path} ${name}` : name);
-    }
-  };
-  visit(program, '');
-  const fileOptions = ['--config', '--ca-bundle', '--webroot', '--out'].filter((o) => valued.has(o));
+  const tree = completionTree(program);
+  const valued = valuedOptions(tree);
+  const fileOptions = optionsByValue(tree, 'file');
+  const freeOptions = optionsByValue(tree, 'free');
   const lines = [
     '# bash completion for acmectl. Generated from the command tree; install it as',
     '# /usr/share/bash-completion/completions/acmectl or source it: eval "$(acmectl completion bash)"',
     '_acmectl() {',
     '  local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" path="" i word',
-    `  local global_options="${globalOptions.join(' ')}"`,
+    `  local global_options="${tree.globalOptions.join(' ')}"`,
     '  for ((i = 1; i < COMP_CWORD; i++)); do',
     '    word="${COMP_WORDS[i]}"',
     '    case "$word" in',
-    `      ${[...valued].sort().join('|')}) ((i++)) ;;`,
+    `      ${valued.join('|')}) ((i++)) ;;`,
     '      -*) ;;',
-    '      *) path="${path:+$path }$word" ;;',
+    '      *)',
+    '        # a word extends the command path only when it names a subcommand; else it is an argument',
+    '        case "${path:+$path }$word" in',
+    `          ${subcommandPaths(tree)}) path="\${path:+$path }$word" ;;`,
+    '        esac ;;',
     '    esac',
     '  done',
     '  case "$prev" in',
     ...(fileOptions.length ? [`    ${fileOptions.join('|')}) COMPREPLY=($(compgen -f -- "$cur")); return ;;`] : []),
-    ...[...choices].sort().map(([option, values]) => `    ${option}) COMPREPLY=($(compgen -W "${values.join(' ')}" -- "$cur")); return ;;`),
-    `    ${[...valued].filter((o) => !choices.has(o) && !fileOptions.includes(o)).sort().join('|')}) return ;;`,
+    ...choiceEntries(tree).map(([option, values]) => `    ${option}) COMPREPLY=($(compgen -W "${values.join(' ')}" -- "$cur")); return ;;`),
+    ...(freeOptions.length ? [`    ${freeOptions.join('|')}) return ;;`] : []),
     '  esac',
     '  local words',
     '  case "$path" in',
-    ...[...paths].map(([path, words]) => `    ${path === '' ? "''" : `'${path}'`}) words="${words.join(' ')}" ;;`),
+    ...[...tree.paths].map(([path, p]) => `    ${path === '' ? "''" : `'${path}'`}) words="${[...p.subcommands, ...p.argumentChoices, ...p.options].join(' ')}" ;;`),
     '    *) words="" ;;',
     '  esac',
     '  COMPREPLY=($(compgen -W "$words $global_options" -- "$cur"))',
@@ -55,6 +45,12 @@ export function renderBashCompletion(program: Commander): string {
   return `${lines.join('\n')}\n`;
 }
 
-function longOptions(options: readonly Option[]): string[] {
-  return options.flatMap((o) => (o.long ? [o.long] : []));
+/** Every command path but the top, quoted for a shell `case` pattern: 'issue'|'account register'|... */
+export function subcommandPaths(tree: ReturnType<typeof completionTree>): string {
+  return [...tree.paths.keys()].filter((p) => p !== '').map((p) => `'${p}'`).join('|');
+}
+
+/** [option, values] of the options with fixed values, sorted by option. */
+export function choiceEntries(tree: ReturnType<typeof completionTree>): [string, string[]][] {
+  return [...tree.values].flatMap(([option, v]) => (v.kind === 'choice' ? [[option, v.values] as [string, string[]]] : [])).sort(([a], [b]) => a.localeCompare(b));
 }

@@ -8,7 +8,7 @@ import { SETTINGS, envName } from '../config/settings.js';
 import type { SettingKey, Settings } from '../config/settings.js';
 import { UsageError } from '../domain/errors.js';
 import { pemCertificateBlocks } from '../pki/pem.js';
-import { openStore, parseStoreUrl } from '../store/open.js';
+import { openParsedStore, parseStoreUrl } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import type { Reporter } from './reporter.js';
 
@@ -59,7 +59,8 @@ export async function buildContext(
   const resolved = resolveSettings({ flags, env, file });
   const dataDir = dataDirectory(env);
   const storeUrl = resolved.settings.store ?? defaultStoreUrl(dataDir);
-  const parsedStore = parseStoreUrl(storeUrl, { env }); // exit 2 on a bad URL, before anything is opened
+  // Parsed once, here: exit 2 on a bad URL before anything is opened, and its secret files are read once.
+  const parsedStore = parseStoreUrl(storeUrl, { env });
   let store: Promise<Store> | undefined;
   let caBundle: { pem: string | undefined } | undefined;
   const caBundlePem = (): string | undefined => (caBundle ??= { pem: readCaBundle(resolved.settings.caBundle) }).pem;
@@ -73,7 +74,7 @@ export async function buildContext(
     signal,
     openStore: () => {
       const trusted = caBundlePem();
-      return (store ??= openStore(storeUrl, { env, ...(trusted ? { caBundlePem: trusted } : {}) }));
+      return (store ??= openParsedStore(parsedStore, trusted ? { caBundlePem: trusted } : {}));
     },
     storeMayHoldData: () => parsedStore.kind !== 'sqlite' || existsSync(parsedStore.path),
     storeIsShared: () => parsedStore.kind !== 'sqlite' && parsedStore.kind !== 'memory',

@@ -22,7 +22,7 @@ type StopSignal = keyof typeof STOP_SIGNALS;
 const CLEANUP_GRACE_MS = 5_000;
 
 /**
- * Parses argv, runs the command, reports the outcome and returns the exit code (SPEC §4):
+ * Parses argv, runs the command, reports the outcome and returns the exit code (docs/cli.md#exit-codes):
  * 0 success, 1 an operation failed, 2 the input was wrong, 128 + n interrupted by signal n.
  *
  * On SIGINT, SIGTERM or SIGHUP the command's signal is aborted: whatever it waits for stops with an

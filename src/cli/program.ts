@@ -1,6 +1,7 @@
 import { Argument, Command as Commander, Option } from 'commander';
 import type { OutputConfiguration } from 'commander';
 import { KEY_TYPES, CHALLENGE_METHODS } from '../domain/choices.js';
+import { COMPLETION_SHELLS } from './completion-shells.js';
 import { PRESET_NAMES } from '../acme/directory-presets.js';
 import type { Command, CommandInput } from './command.js';
 import type { GlobalOptions } from './context.js';
@@ -88,7 +89,9 @@ export function buildProgram(dispatch: Dispatch, output: OutputConfiguration = {
     .command('list')
     .alias('ls')
     .description('list certificates: name, domains, expiry, days left, status')
-    .option('--expiring <days>', 'only certificates with fewer days left')
+    .option('--expiring <days>', 'only certificates with fewer days left; exit 1 when there is any (a monitoring check)')
+    .addOption(new Option('--format <format>', 'table (default), json, or prometheus: metrics for node_exporter\'s textfile collector').choices(['table', 'json', 'prometheus']))
+    .option('--output <file>', 'with --format prometheus: write the metrics to this file (atomically) instead of stdout')
     .action(run(async () => (await import('./commands/list.js')).list as Command<never>));
 
   program
@@ -199,7 +202,7 @@ export function buildProgram(dispatch: Dispatch, output: OutputConfiguration = {
   program
     .command('completion')
     .description('print the shell completion script')
-    .addArgument(new Argument('<shell>', 'the shell').choices(['bash']))
+    .addArgument(new Argument('<shell>', 'the shell').choices(COMPLETION_SHELLS))
     .action(run(async () => (await import('./commands/completion.js')).completionOf(program) as Command<never>));
 
   for (const command of leafCommands(program)) addGlobalOptions(command);

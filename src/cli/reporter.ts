@@ -4,7 +4,7 @@ import { AcmectlError } from '../domain/errors.js';
 import type { ProgressEvent } from '../domain/events.js';
 
 /**
- * All printing lives here (SPEC §4). stdout carries data, stderr carries messages for people.
+ * All printing lives here (docs/cli.md#output). stdout carries data, stderr carries messages for people.
  * - human: a terminal whose width is known: colours and a spinner per step
  * - plain: not a terminal (cron), or a terminal without a usable size (serial console, `script`, a CI runner,
  *          `docker run -t` before the size arrives): one line per finished step; colours only on a terminal

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command as Commander } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { renderBashCompletion } from './completion-bash.js';
+import { COMPLETION_FILES } from './completion-files.js';
 import { buildProgram, VERSION } from './program.js';
 
 const root = new URL('../../', import.meta.url);
@@ -13,15 +13,15 @@ function allCommands(command: Commander, path: string[] = []): { path: string[];
     .flatMap((c) => [{ path: [...path, c.name()], command: c }, ...allCommands(c, [...path, c.name()])]);
 }
 
-describe('completions/acmectl.bash', () => {
+describe.each(Object.entries(COMPLETION_FILES))('the %s completion in completions/', (_shell, { file, render }) => {
   it('is the rendering of the current command tree (run scripts/generate-completions.js after changing commands)', () => {
-    expect(readFileSync(new URL('completions/acmectl.bash', root), 'utf8')).toBe(renderBashCompletion(program));
+    expect(readFileSync(new URL(file, root), 'utf8')).toBe(render(program));
   });
   it('offers every command and option', () => {
-    const script = readFileSync(new URL('completions/acmectl.bash', root), 'utf8');
+    const script = readFileSync(new URL(file, root), 'utf8');
     for (const { command } of allCommands(program)) {
       expect(script).toContain(command.name());
-      for (const option of command.options) expect(script).toContain(option.long!);
+      for (const option of command.options) expect(script).toMatch(new RegExp(`(^|[\\s|'("=])(--|-l )${option.long!.slice(2)}\\b`, 'm'));
     }
   });
 });

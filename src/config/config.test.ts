@@ -179,7 +179,7 @@ describe('validation names the key and where it came from', () => {
   });
 });
 
-describe('data directory (SPEC §1)', () => {
+describe('data directory (docs/cli.md#where-things-live)', () => {
   it('uses ACMECTL_HOME first', () => expect(dataDirectory({ ACMECTL_HOME: '/srv/acme' }, 0)).toBe('/srv/acme'));
   it('uses /var/lib/acmectl for root', () => expect(dataDirectory({}, 0)).toBe('/var/lib/acmectl'));
   it('uses XDG_DATA_HOME for other users', () => expect(dataDirectory({ XDG_DATA_HOME: '/home/u/.data' }, 1000)).toBe('/home/u/.data/acmectl'));

@@ -2,7 +2,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /**
- * SPEC §1: $ACMECTL_HOME, else /var/lib/acmectl for root, else ${XDG_DATA_HOME:-~/.local/share}/acmectl.
+ * The data directory (docs/cli.md#where-things-live): $ACMECTL_HOME, else /var/lib/acmectl for root, else
+ * ${XDG_DATA_HOME:-~/.local/share}/acmectl.
  * Pure: creating the directory (mode 0700) is left to whoever first writes there.
  */
 export function dataDirectory(env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { OperationError, UsageError } from '../domain/errors.js';
 import type { ConfigFile } from './resolve.js';
 
-// cosmiconfig's defaults without the TypeScript loader, plus acmectl.config.json (which SPEC §1 names first).
+// cosmiconfig's defaults without the TypeScript loader, plus acmectl.config.json (which docs/cli.md#config-file names first).
 const SEARCH_PLACES = [
   'package.json',
   ...['', '.json', '.yaml', '.yml', '.js', '.cjs', '.mjs'].flatMap((ext) => [`.acmectlrc${ext}`, `.config/acmectlrc${ext}`]),

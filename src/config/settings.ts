@@ -1,7 +1,7 @@
 /**
  * Every configurable setting, once. The table drives the config-file validator, the environment variable
  * names (ACMECTL_<FLAG_NAME>), flag parsing, `acmectl.config.example.json` (checked by a test) and
- * redaction of secrets. Precedence: flag > environment > config file > default (SPEC §1).
+ * redaction of secrets. Precedence: flag > environment > config file > default (docs/cli.md#precedence).
  */
 import { PKCS12_PASSWORD_ENV } from '../deploy/formats.js';
 import { CHALLENGE_METHODS, KEY_TYPES } from '../domain/choices.js';

@@ -3,6 +3,7 @@ import { removeExport } from '../deploy/remove-export.js';
 import type { Store } from '../store/store.js';
 import { usableAccount } from './account-lifecycle.js';
 import { findAccountEntry } from './accounts.js';
+import { unknownCertificate } from './certificate-list.js';
 import { certificateKey, decodeRecord, encodeRecord } from './certificate-record.js';
 import type { CertificateRecord, CertificateVersion } from './certificate-record.js';
 import { OperationError, UsageError } from '../domain/errors.js';
@@ -23,7 +24,7 @@ async function withCertificate<T>(store: Store, name: string, work: (record: Cer
   if (!lease) throw new OperationError(`another acmectl process is working on "${name}"; try again later`);
   try {
     const entry = await store.get(key);
-    if (!entry) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
+    if (!entry) throw unknownCertificate(name);
     return await work(decodeRecord(entry.value, key), entry.rev);
   } finally {
     await lease.release();

@@ -33,9 +33,15 @@ export async function findCertificate(store: Store, name: string): Promise<Certi
   return entry ? decodeRecord(entry.value, key) : null;
 }
 
+/** The one answer to a name the store does not hold (exit 2: the name is the user's input). */
+export function unknownCertificate(name: string): UsageError {
+  return new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
+}
+
+/** The certificate stored under `name`; unknownCertificate() when there is none. */
 export async function readCertificate(store: Store, name: string): Promise<CertificateRecord> {
   const record = await findCertificate(store, name);
-  if (!record) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
+  if (!record) throw unknownCertificate(name);
   return record;
 }
 

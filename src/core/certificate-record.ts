@@ -89,6 +89,18 @@ export interface CertificateRecord {
    * when the CA offers none. Only meaningful while `serial` is the current version's.
    */
   renewalInfo?: StoredRenewalInfo;
+  /**
+   * The last order attempted for this certificate (absent on records from before this was kept): when, and
+   * whether it ended with a stored version. The last success is `current.issuedAt`.
+   */
+  lastAttempt?: LastAttempt;
+}
+
+export interface LastAttempt {
+  at: string;
+  ok: boolean;
+  /** Why it failed (visible-safe, bounded); absent when it succeeded. */
+  error?: string;
 }
 
 /** The CA's suggested renewal window for one certificate, as stored (times as ISO strings). */

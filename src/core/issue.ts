@@ -19,6 +19,7 @@ import { sameIdentifiers } from '../domain/identifiers.js';
 import type { Identifier } from '../domain/identifiers.js';
 import { forgetRefusals, orderSubject, refuseWhileHeldBack, rememberRefusal } from './rate-limit-memory.js';
 import { recordDecision } from './renewal-decision.js';
+import { noteFailedAttempt } from './attempt-record.js';
 import type { CaConnector, IssueRequest } from './issue-request.js';
 
 export interface IssueDependencies {
@@ -97,7 +98,8 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
     try {
       obtained = await obtain(request, deps, lease.signal, storedCaBundle(request, current?.record ?? null), current?.record ?? null);
     } catch (error) {
-      throw await rememberRefusal(deps.store, orderSubject(request), current, lease.signal, error, now());
+      const noted = await noteFailedAttempt(deps.store, key, current, lease.signal, error, now());
+      throw await rememberRefusal(deps.store, orderSubject(request), noted, lease.signal, error, now());
     }
     if (lease.signal.aborted) throw new AbortedError(`lost the lock on "${request.name}" while ordering; the new certificate was not stored`);
     const record = nextRecord(current?.record ?? null, request, obtained, lease.fence, now());
@@ -280,5 +282,6 @@ function nextRecord(previous: CertificateRecord | null, request: IssueRequest, o
     history: previous ? [previous.current, ...previous.history].slice(0, HISTORY_LIMIT) : [],
     createdAt: previous?.createdAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
+    lastAttempt: { at: now.toISOString(), ok: true },
   };
 }

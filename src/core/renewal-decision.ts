@@ -3,7 +3,7 @@ import type { CertificateRecord, StoredRenewalInfo } from './certificate-record.
 import { renewalTime } from './renewal-window.js';
 
 /**
- * Whether a certificate is due, and why (SPEC §2, RFC 9773): revoked or expired → due now; `--days N` wins
+ * Whether a certificate is due, and why (docs/cli.md#renew, RFC 9773): revoked or expired → due now; `--days N` wins
  * over everything else; then the CA's renewal window (ARI) when one is stored for this version; else the
  * lifetime rule (a third left, half for 10 days or less).
  */

@@ -49,7 +49,7 @@ export interface RunDependencies {
 }
 
 /**
- * Issues or renews a set of certificates (SPEC §2–§3): at most `concurrency` orders at once; one failing
+ * Issues or renews a set of certificates (docs/cli.md#renew, docs/cli.md#hooks): at most `concurrency` orders at once; one failing
  * certificate never stops the others; pre-hooks run once before the first order, each distinct deploy-hook
  * command once per certificate that changed, each distinct post-hook once at the end (also after failures),
  * when any order was attempted. Hook failures are reported and fail the run, never the certificate.

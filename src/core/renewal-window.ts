@@ -1,5 +1,5 @@
 /**
- * When a certificate is due for renewal (SPEC §2): with `--days N`, when fewer than N days are left;
+ * When a certificate is due for renewal (docs/cli.md#renew): with `--days N`, when fewer than N days are left;
  * otherwise when a third of its lifetime is left, or half of it for lifetimes of 10 days or less
  * (short-lived certificates need more slack). The CA's ARI window (RFC 9773), when stored, takes precedence
  * over the lifetime rule: see renewal-decision.ts.

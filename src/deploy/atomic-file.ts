@@ -1,6 +1,6 @@
 /**
  * Writing one file so that readers, and a machine that loses power, see either the old complete file or the
- * new complete file (SPEC §6).
+ * new complete file (docs/cli.md#exported-files).
  */
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Export formats besides certbot's four PEM files (SPEC §2 `export --format`):
+ * Export formats besides certbot's four PEM files (`--format`, docs/cli.md#exported-files):
  *
  * - `combined`: `combined.pem` = private key, then the full chain (leaf, then intermediates), one file, as HAProxy
  *   (`crt`) and some appliances want it.

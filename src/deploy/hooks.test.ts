@@ -366,7 +366,7 @@ describe('uniqueHookCommands', () => {
 });
 
 describe('hook environments', () => {
-  it('deployHookEnv produces exactly the SPEC §3 variables', () => {
+  it('deployHookEnv produces exactly the variables of docs/cli.md#hook-environment', () => {
     expect(
       deployHookEnv({
         name: 'mail',

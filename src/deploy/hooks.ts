@@ -1,5 +1,5 @@
 /**
- * Running the user's hook commands (SPEC §3): `pre-hook`, `post-hook` and `deploy-hook`, typically
+ * Running the user's hook commands (docs/cli.md#hooks): `pre-hook`, `post-hook` and `deploy-hook`, typically
  * `systemctl reload nginx`.
  *
  * A hook runs as `/bin/sh -c <command>` in its own process group (the child calls setsid(), so it also has no
@@ -265,7 +265,7 @@ export interface DeployHookCertificate {
 }
 
 /**
- * The environment of a deploy hook, exactly SPEC §3's variables; `RENEWED_LINEAGE` and `RENEWED_DOMAINS` let
+ * The environment of a deploy hook, exactly the variables of docs/cli.md#hook-environment; `RENEWED_LINEAGE` and `RENEWED_DOMAINS` let
  * certbot deploy scripts run unchanged.
  */
 export function deployHookEnv(certificate: DeployHookCertificate): Record<string, string> {
@@ -291,7 +291,7 @@ export function postHookEnv(renewed: string[], failed: string[]): Record<string,
 
 /**
  * The distinct hook commands to run, trimmed, in first-seen order, without empty or missing ones: within one
- * run a command shared by many certificates runs once (SPEC §3).
+ * run a command shared by many certificates runs once (docs/cli.md#hooks).
  */
 export function uniqueHookCommands(commands: ReadonlyArray<string | null | undefined>): string[] {
   const unique = new Set<string>();

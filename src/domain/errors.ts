@@ -1,6 +1,6 @@
 /**
  * Typed errors. Every failure that reaches the user travels as an AcmectlError carrying its exit code
- * (SPEC §4): 2 for wrong input (raised before anything is sent to the CA or written to the store),
+ * (docs/cli.md#exit-codes): 2 for wrong input (raised before anything is sent to the CA or written to the store),
  * 1 for an operation that failed. Only src/cli/main.ts turns them into a process exit code.
  */
 export type ExitCode = 1 | 2;

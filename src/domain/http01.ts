@@ -50,7 +50,7 @@ export interface Http01Solver {
   close(): Promise<void>;
 }
 
-/** RFC 8555 §8.3: a token is base64url; nothing else may become a path or a URL (SPEC §6). */
+/** RFC 8555 §8.3: a token is base64url; nothing else may become a path or a URL (docs/cli.md#data-safety). */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
 
 export const CHALLENGE_PATH_PREFIX = '/.well-known/acme-challenge/';

@@ -1,6 +1,6 @@
 /**
  * Text from the network (a CA's problem detail, its terms-of-service URL, an endpoint's error) is shown with
- * control and bidirectional-formatting characters made visible as \u{…} (SPEC §6): a CA cannot move the
+ * control and bidirectional-formatting characters made visible as \u{…} (docs/cli.md#data-safety): a CA cannot move the
  * cursor, clear the screen or reorder what a terminal shows. Long text is cut.
  */
 const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;

@@ -1,5 +1,5 @@
 /**
- * Parsing of consul store URLs (SPEC §5). Kept apart from the client (./consul.ts) and free of heavy imports,
+ * Parsing of consul store URLs (docs/cli.md#store-urls). Kept apart from the client (./consul.ts) and free of heavy imports,
  * so `parseStoreUrl` can validate a URL (exit 2) without loading any network code.
  *
  *   consul://HOST:8500/KV/PATH/?token=...&timeout=2000&dc=eu-west
@@ -48,7 +48,7 @@ const HEADER_SAFE = /^[\x21-\x7e]+$/;
 // U+0000–U+001F and U+007F: never part of a KV path.
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
-/** Parses the text of a consul store URL (SPEC §5). Throws UsageError (exit 2) with the expected form. */
+/** Parses the text of a consul store URL (docs/cli.md#store-urls). Throws UsageError (exit 2) with the expected form. */
 export function parseConsulUrl(url: string, context: StoreOpenContext): ConsulStoreConfig {
   let parsed: URL;
   try {

@@ -1,5 +1,5 @@
 /**
- * Parsing of etcd store URLs (SPEC §5). Loaded on every CLI start, so it imports nothing heavy: the client
+ * Parsing of etcd store URLs (docs/cli.md#store-urls). Loaded on every CLI start, so it imports nothing heavy: the client
  * lives in ./etcd.ts, which open.ts imports only when an etcd store is actually opened.
  *
  *   etcd://[user[:password]@]host[:port][,host2[:port]...][/prefix][?timeout=&username=&password_file=]
@@ -47,7 +47,7 @@ const EXPECTED_FORM = 'etcd://[user[:password]@]host:2379[,host2:2379]/prefix?ti
 const WHAT = 'etcd';
 
 /**
- * Parses the text of an etcd store URL (SPEC §5). Throws UsageError (exit 2) with the expected form; the
+ * Parses the text of an etcd store URL (docs/cli.md#store-urls). Throws UsageError (exit 2) with the expected form; the
  * message never repeats the URL's userinfo (it may carry a password).
  */
 export function parseEtcdUrl(url: string, context: StoreOpenContext): EtcdStoreConfig {

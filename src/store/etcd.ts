@@ -14,7 +14,7 @@
  * fixed width, so "still live at `now`" is a byte comparison etcd can make inside a transaction
  * (`value > tag + now + "\x7f"`): compare-and-set, delete and create-over-an-expired-entry are decided on
  * the server, atomically, never read-then-write in the client. This assumes the hosts sharing a store have
- * clocks that agree to well within a TTL (`acmectl doctor` checks the clock).
+ * clocks that agree to well within a TTL.
  *
  * Revisions are the key's mod_revision: etcd revisions are cluster-wide and never reused, so a revision
  * never repeats for a key, even after delete and re-create. A lock's fencing token is the revision of the

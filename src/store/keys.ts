@@ -3,7 +3,7 @@
  * keep keys safe live here and nowhere else: a segment can never climb out of its parent ('..'), never
  * split into two segments ('/' or '\\'), never carry a control character into a log line or a file path,
  * and never act as a pattern (`*`, `?`, `[` are plain characters; backends that list with patterns must
- * escape them, see the notes in ARCHITECTURE.md).
+ * escape them: redis.ts escapes SCAN patterns with escapeGlob).
  */
 import { UsageError } from '../domain/errors.js';
 

@@ -1,7 +1,7 @@
 /**
  * The lease keeper every backend shares. A backend only supplies three atomic primitives on its own lock
  * records; everything about keeping a lease alive (owner ids, refresh timers, noticing loss, waiting for a
- * busy lock) lives here once, so sqlite, memory and later redis/etcd/consul/vault behave the same.
+ * busy lock) lives here once, so every backend behaves the same.
  */
 import { randomUUID } from 'node:crypto';
 import { AbortedError, abortedError } from '../domain/errors.js';

@@ -90,7 +90,16 @@ export function parseStoreUrl(url: string, context: StoreUrlContext = {}): Store
  * The caller owns the store and must close() it.
  */
 export async function openStore(url: string, context: StoreUrlContext = {}): Promise<Store> {
-  const parsed = parseStoreUrl(url, context);
+  return openParsedStore(parseStoreUrl(url, context));
+}
+
+/**
+ * Opens a URL parseStoreUrl has already checked, so that a command parses its store URL (and reads its secret
+ * files) once. `trust.caBundlePem` is the global --ca-bundle when it is read only now, after the URL was
+ * parsed: the store's TLS connections trust it as if it had been given to parseStoreUrl (a backend uses it
+ * only over TLS).
+ */
+export async function openParsedStore(parsed: StoreUrl, trust: { caBundlePem?: string } = {}): Promise<Store> {
   switch (parsed.kind) {
     case 'sqlite': {
       // Imported here, not at the top: loading better-sqlite3 (a native addon) only when it is used.
@@ -102,14 +111,25 @@ export async function openStore(url: string, context: StoreUrlContext = {}): Pro
       return new MemoryStore();
     }
     case 'redis':
-      return (await import('./redis.js')).openRedisStore(parsed.config);
+      return (await import('./redis.js')).openRedisStore(trusting(parsed.config, trust));
     case 'etcd':
-      return (await import('./etcd.js')).openEtcdStore(parsed.config);
+      return (await import('./etcd.js')).openEtcdStore(trusting(parsed.config, trust));
     case 'consul':
-      return (await import('./consul.js')).openConsulStore(parsed.config);
+      return (await import('./consul.js')).openConsulStore(trusting(parsed.config, trust));
     case 'vault':
-      return (await import('./vault.js')).openVaultStore(parsed.config);
+      return (await import('./vault.js')).openVaultStore(trusting(parsed.config, trust));
   }
+}
+
+/**
+ * The config with the extra trusted certificates. A copy with every property descriptor, since some backends
+ * keep their secret as a non-enumerable property (so that it never shows in a logged or inspected config).
+ */
+function trusting<Config extends { caBundlePem?: string }>(config: Config, trust: { caBundlePem?: string }): Config {
+  if (trust.caBundlePem === undefined) return config;
+  const copy = Object.create(Object.getPrototypeOf(config), Object.getOwnPropertyDescriptors(config)) as Config;
+  copy.caBundlePem = trust.caBundlePem;
+  return copy;
 }
 
 function sqlitePath(rest: string, context: StoreUrlContext): string {

@@ -1,5 +1,5 @@
 /**
- * Parsing of `redis://` and `rediss://` store URLs (SPEC §5). Loaded on every CLI start, so it imports
+ * Parsing of `redis://` and `rediss://` store URLs (docs/cli.md#store-urls). Loaded on every CLI start, so it imports
  * nothing heavy: the client lives in redis.ts, which open.ts imports only when a redis store is opened.
  */
 import { UsageError } from '../domain/errors.js';
@@ -54,7 +54,7 @@ export interface RedisStoreConfig extends NetworkOptions {
 }
 
 /**
- * Parses the text of a redis store URL (SPEC §5), e.g.
+ * Parses the text of a redis store URL (docs/cli.md#store-urls), e.g.
  * `rediss://acme:s3cret@redis.internal:6380/2?prefix=acme/&servername=redis.internal&timeout=2000`.
  * Throws UsageError (exit 2) with the expected form for anything malformed or unknown; messages never
  * contain the password.

@@ -1,5 +1,5 @@
 /**
- * The storage contract every backend honours (sqlite, memory now; redis, etcd, consul, vault later).
+ * The storage contract every backend honours (sqlite, memory, redis, etcd, consul, vault).
  * One shared contract test suite (test/store/contract.ts) runs against each backend.
  *
  * Keys are '/'-separated paths built by `storeKey()` (src/store/keys.ts); backends never see a key

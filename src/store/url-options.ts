@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../domain/errors.js';
 
 /**
- * Options every network store takes from its URL's query (SPEC §5), e.g.
+ * Options every network store takes from its URL's query (docs/cli.md#store-urls), e.g.
  * `?timeout=2000&tls_verify=false&servername=redis.internal`. Each backend's parser uses these helpers so
  * that the same parameter means the same thing everywhere and secrets are found and hidden the same way.
  */

@@ -1,5 +1,5 @@
 /**
- * `vault://` and `vault+https://` store URLs (SPEC §5) → VaultStoreConfig. Pure apart from reading secret files
+ * `vault://` and `vault+https://` store URLs (docs/cli.md#store-urls) → VaultStoreConfig. Pure apart from reading secret files
  * the URL names (`?token_file=`, `?secret_id_file=`), and free of anything heavy: the client is in vault.ts,
  * imported only when the store is opened.
  *
@@ -122,7 +122,7 @@ const FORM_HINT = `write the store URL as ${FORM}, e.g. vault+https://vault.inte
 const HEADER_SAFE = /^[\x21-\x7e]+$/;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
-/** Parses the text of a vault store URL (SPEC §5). Throws UsageError (exit 2) with the expected form. */
+/** Parses the text of a vault store URL (docs/cli.md#store-urls). Throws UsageError (exit 2) with the expected form. */
 export function parseVaultUrl(url: string, context: StoreOpenContext): VaultStoreConfig {
   let parsed: URL;
   try {

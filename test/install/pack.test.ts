@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 describe('npm pack', () => {
   it('ships the command, its man page, completion, licence and README', () => {
-    for (const path of ['bin/acmectl.js', 'dist/cli/main.js', 'man/acmectl.1', 'completions/acmectl.bash', 'LICENSE', 'README.md', 'package.json']) {
+    for (const path of ['bin/acmectl.js', 'dist/cli/main.js', 'man/acmectl.1', 'completions/acmectl.bash', 'completions/_acmectl', 'completions/acmectl.fish', 'LICENSE', 'README.md', 'package.json']) {
       expect(packed, `${path} is not packed`).toContain(path);
     }
   });

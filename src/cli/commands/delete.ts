@@ -2,9 +2,9 @@ import { deleteCertificate } from '../../core/certificate-admin.js';
 import { resolve } from 'node:path';
 import { checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
-import { UsageError } from '../../domain/errors.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
+import { openStoreHolding } from '../run-store.js';
 
 export interface DeleteOptions {
   files?: boolean;
@@ -13,8 +13,7 @@ export interface DeleteOptions {
 export const deleteCommand: Command<DeleteOptions> = async ({ args, options, global, reporter, signal }) => {
   const name = checkCertificateName(args[0]!);
   const ctx = await buildContext(global, {}, reporter, signal);
-  if (!ctx.storeMayHoldData()) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
-  const store = await ctx.openStore();
+  const store = await openStoreHolding(ctx, name);
   try {
     const outOf = (record: CertificateRecord): string => exportDirectoryOf(record.settings, resolve(ctx.exportDir));
     const { record, removed } = await deleteCertificate(store, name, options.files ? outOf : null);

@@ -5,6 +5,7 @@ import { UsageError } from '../../domain/errors.js';
 import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
+import { openStoreHolding } from '../run-store.js';
 
 export interface ExportOptions {
   out?: string;
@@ -24,8 +25,7 @@ export const exportCommand: Command<ExportOptions> = async ({ args, options, glo
   const formats = options.format === undefined ? undefined : parseExportFormats(options.format);
   const passwordFile = options.passwordFile === undefined ? undefined : resolve(options.passwordFile);
   if (formats?.includes('pkcs12')) readPkcs12Password({ passwordFile: passwordFile ?? null, env: process.env });
-  if (!ctx.storeMayHoldData()) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
-  const store = await ctx.openStore();
+  const store = await openStoreHolding(ctx, name);
   try {
     const { record, version: written, paths } = await exportCertificate(store, name, version, (found) => {
       const chosen = formats ?? found.settings.formats;

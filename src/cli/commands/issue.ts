@@ -12,6 +12,7 @@ import type { CertificateRecord, RenewalSettings } from '../../core/certificate-
 import { UsageError } from '../../domain/errors.js';
 import { identifierChanges, parseIdentifiers } from '../../domain/identifiers.js';
 import type { Identifier } from '../../domain/identifiers.js';
+import { orderDirectory } from '../../core/order-directory.js';
 import { daysLeft } from '../../core/renewal-window.js';
 import type { RunItemResult, RunSummary } from '../../core/renewal-run.js';
 import { prepareExportDirectory } from '../../deploy/export-directory.js';
@@ -75,7 +76,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     profile: checkProfileName(settings.profile),
     preferredChain,
   };
-  const orderFrom = dryRun ? (directory.stagingUrl ?? directory.url) : directory.url;
+  const orderFrom = orderDirectory(directory.url, dryRun === true);
 
   // What the store holds for this name and this CA decides the last checks, still before anything is sent.
   const storeHolds = ctx.storeMayHoldData();

@@ -1,7 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { resolveCaDirectory } from '../../acme/directory-presets.js';
 import type { FlagValues } from '../../config/resolve.js';
-import { readAllCertificates, readCertificate } from '../../core/certificate-list.js';
+import { readAllCertificates, readCertificate, unknownCertificate } from '../../core/certificate-list.js';
 import { checkCertificateName } from '../../core/certificate-record.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { OperationError, UsageError } from '../../domain/errors.js';
@@ -10,6 +9,7 @@ import { CaClient } from '../../acme/client.js';
 import { abortableSleep } from '../../acme/polling.js';
 import { dueReason, orderNeeded } from '../../core/issue.js';
 import type { IssueRequest } from '../../core/issue-request.js';
+import { orderDirectory } from '../../core/order-directory.js';
 import { findHold, HeldBackError, orderSubject, shownTime } from '../../core/rate-limit-memory.js';
 import type { Hold } from '../../core/rate-limit-memory.js';
 import type { RunSummary } from '../../core/renewal-run.js';
@@ -57,7 +57,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   const ctx = await buildContext(global, settingFlags, reporter, signal);
   const caBundlePem = ctx.caBundlePem() ?? null;
   if (!ctx.storeMayHoldData()) {
-    if (names.length > 0) throw new UsageError(`there is no certificate named "${names[0]}"`, { hint: 'acmectl list shows the names' });
+    if (names.length > 0) throw unknownCertificate(names[0]!);
     reporter.result({ ok: true, renewed: [], notDue: [], heldBack: [], failed: [], hooks: [] }, () => ['no certificates yet: nothing to renew']);
     return 0;
   }
@@ -142,7 +142,6 @@ export interface RenewalRequestOptions {
 }
 
 export function renewalRequest(record: CertificateRecord, options: RenewalRequestOptions): IssueRequest {
-  const orderFrom = options.dryRun ? (resolveCaDirectory(record.settings.server).stagingUrl ?? record.settings.server) : record.settings.server;
   return {
     name: record.name,
     identifiers: record.identifiers,
@@ -152,7 +151,7 @@ export function renewalRequest(record: CertificateRecord, options: RenewalReques
     ...(options.days === undefined ? {} : { days: options.days }),
     // The terms were agreed when the certificate was first issued; a dry run may need an account at staging.
     account: { email: record.settings.email, agreeTos: options.dryRun, eab: null },
-    orderFrom,
+    orderFrom: orderDirectory(record.settings.server, options.dryRun),
     dryRun: options.dryRun,
     ...(options.startedAt ? { startedAt: options.startedAt } : {}),
   };

@@ -5,6 +5,7 @@ import { UsageError } from '../../domain/errors.js';
 import { caConnector } from '../ca-connector.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
+import { openStoreHolding } from '../run-store.js';
 
 export interface RevokeOptions {
   reason?: string;
@@ -17,8 +18,7 @@ export const revoke: Command<RevokeOptions> = async ({ args, options, global, re
   if (!(reason in REVOCATION_REASONS)) throw new UsageError(`--reason ${options.reason} is not a revocation reason`, { hint: `use one of ${Object.keys(REVOCATION_REASONS).join(', ')}` });
   const ctx = await buildContext(global, {}, reporter, signal);
   const connect = caConnector(ctx);
-  if (!ctx.storeMayHoldData()) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
-  const store = await ctx.openStore();
+  const store = await openStoreHolding(ctx, name);
   try {
     const record = await revokeCertificate(store, connect, name, reason, options.delete === true);
     reporter.result({ ok: true, name, serial: record.current.serial, reason, deleted: options.delete === true }, () => [

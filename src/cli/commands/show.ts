@@ -4,11 +4,11 @@ import { exportedPaths } from '../../deploy/pem-export.js';
 import { readCertificate, summarize } from '../../core/certificate-list.js';
 import { resolve } from 'node:path';
 import { chainTopIssuer, checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
-import { UsageError } from '../../domain/errors.js';
 import { rateLimitOf, shownTime } from '../../core/rate-limit-memory.js';
 import { recordDecision } from '../../core/renewal-decision.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
+import { openStoreHolding } from '../run-store.js';
 
 export interface ShowOptions {
   pem?: boolean;
@@ -17,8 +17,7 @@ export interface ShowOptions {
 export const show: Command<ShowOptions> = async ({ args, options, global, reporter, signal }) => {
   const name = checkCertificateName(args[0]!);
   const ctx = await buildContext(global, {}, reporter, signal);
-  if (!ctx.storeMayHoldData()) throw new UsageError(`there is no certificate named "${name}"`, { hint: 'acmectl list shows the names' });
-  const store = await ctx.openStore();
+  const store = await openStoreHolding(ctx, name);
   let record;
   let rateLimit;
   try {
@@ -56,6 +55,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
         ? { windowStart: ari.windowStart, windowEnd: ari.windowEnd, renewAt: ari.renewAt, explanationURL: ari.explanationURL, fetchedAt: ari.fetchedAt, askAgainAfter: ari.retryAfter }
         : null,
       ...(rateLimit ? { rateLimit } : {}),
+      lastAttempt: record.lastAttempt ?? null,
     },
     () => [
       `name:        ${record.name}`,
@@ -67,6 +67,7 @@ export const show: Command<ShowOptions> = async ({ args, options, global, report
       `key type:    ${settings.keyType}`,
       `valid:       ${current.notBefore} to ${current.notAfter}`,
       `renewal:     ${decision.renewalTime.toISOString()} (${decision.reason})`,
+      ...(record.lastAttempt ? [`last order:  ${record.lastAttempt.at}, ${record.lastAttempt.ok ? 'succeeded' : `failed: ${record.lastAttempt.error ?? 'unknown error'}`}`] : []),
       ...(ari
         ? [
             `ARI window:  ${ari.windowStart} to ${ari.windowEnd}, renewing at ${ari.renewAt}`,
