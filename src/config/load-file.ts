@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { OperationError, UsageError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 import type { ConfigFile } from './resolve.js';
 
 // cosmiconfig's defaults without the TypeScript loader, plus acmectl.config.json (which docs/cli.md#config-file names first).
@@ -63,6 +64,7 @@ function emptyFile(path: string): UsageError {
   return new UsageError(`config file ${path} is empty: expected an object of settings`, { hint: 'write {} for a file without settings, or remove it' });
 }
 
+/** A parser's message quotes the file, which may hold anything: on one line, control characters made visible. */
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return visibleText((error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' '), 500);
 }

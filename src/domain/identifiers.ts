@@ -51,6 +51,13 @@ export function parseIdentifier(input: string): Identifier {
   if (control) throw new UsageError(`${shown} is not a domain name: it contains the control character ${visibleText(control[0])}`);
   const address = parseAddress(input, shown);
   if (address) return address;
+  // Zero-width characters, soft hyphens, bidi controls, byte-order marks: invisible in the quoted name, so named.
+  const invisible = /\p{Cf}/u.exec(input);
+  if (invisible) {
+    throw new UsageError(`${shown} is not a valid domain name: it contains the invisible character ${codePoint(invisible[0])}`, {
+      hint: 'type the name exactly as it is registered, without invisible or look-alike characters',
+    });
+  }
 
   if (input.includes('*')) {
     throw new UsageError(`${shown} is a wildcard name, which HTTP-01 cannot validate`, {
