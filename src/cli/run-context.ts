@@ -30,7 +30,7 @@ export async function executeRun(ctx: Context, store: Store, requests: IssueRequ
       const certificate = request.env.ACMECTL_CERT_NAME; // deploy hooks belong to one certificate
       const id = `${request.kind}:${request.command}`;
       progress({ step: 'hooks', phase: 'start', id, certificate, message: `running ${request.kind} hook: ${request.command}` });
-      // A hook is the user's command: whatever it runs need not see acmectl's secrets (SPEC §3).
+      // A hook is the user's command: whatever it runs need not see acmectl's secrets (docs/cli.md#hook-environment).
       const outcome = await runHook({ ...request, withheldEnv: secretEnvironmentNames() });
       progress({ step: 'hooks', phase: outcome.ok ? 'done' : 'failed', id, certificate, message: outcome.ok ? `${request.kind} hook done: ${request.command}` : describeHookFailure(outcome) });
       return outcome;

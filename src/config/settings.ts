@@ -95,7 +95,7 @@ export function isEnvOnly(key: SettingKey): boolean {
 
 /**
  * The environment variables that carry a secret: every secret setting's, and the PKCS#12 password's. Hooks run
- * without them (SPEC §3): a hook is the user's command, and whatever it starts need not see acmectl's secrets.
+ * without them (docs/cli.md#hook-environment): a hook is the user's command, and whatever it starts need not see acmectl's secrets.
  */
 export function secretEnvironmentNames(): string[] {
   return [...SETTING_KEYS.filter(isSecret).map(envName), PKCS12_PASSWORD_ENV];
