@@ -7,6 +7,7 @@ import type { FlagValues, ResolvedSettings } from '../config/resolve.js';
 import { SETTINGS, envName } from '../config/settings.js';
 import type { SettingKey, Settings } from '../config/settings.js';
 import { UsageError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 import { pemCertificateBlocks } from '../pki/pem.js';
 import { openParsedStore, parseStoreUrl } from '../store/open.js';
 import type { Store } from '../store/store.js';
@@ -102,7 +103,7 @@ function readCaBundle(path: string | null): string | undefined {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`--ca-bundle ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UsageError(`--ca-bundle ${visibleText(path, 300)} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   return checkCaBundle(text, path);
 }

@@ -34,7 +34,7 @@ export async function loadConfigFile(explicitPath: string | undefined, cwd = pro
   const explorer = cosmiconfig('acmectl', { searchStrategy: 'global', searchPlaces: SEARCH_PLACES, loaders, ignoreEmptySearchPlaces: false });
   if (explicitPath !== undefined) {
     const path = resolve(cwd, explicitPath);
-    if (!existsSync(path)) throw new UsageError(`config file ${path} does not exist`);
+    if (!existsSync(path)) throw new UsageError(`config file ${visibleText(path, 300)} does not exist`);
     try {
       const found = await explorer.load(path);
       if (!found || found.isEmpty) throw emptyFile(path);

@@ -188,6 +188,12 @@ const ROWS: [string, Row][] = [
   ['an etcd URL without a host', { args: ['list', '--store', 'etcd:///acmectl/'], message: /etcd/ }],
   ['a Vault URL with an unknown auth method', { args: ['list', '--store', 'vault://127.0.0.1:8200/secret/acmectl/?auth=magic&token=t'], message: /magic|auth/ }],
   ['a Consul URL with a password', { args: ['list', '--store', 'consul://user:pw@127.0.0.1:8500/acmectl/'], message: /consul/i }],
+  ['a store parameter with an escape sequence', { args: ['list', '--store', 'redis://127.0.0.1:6379/0?b\u001b[2Jogus=1'], message: /unknown parameter "b\\u\{001b\}\[2Jogus"/ }],
+  ['a store timeout with an escape sequence', { args: ['list', '--store', 'redis://127.0.0.1:6379/0?timeout=\u001b[2J'], message: /got "\\u\{001b\}\[2J"/ }],
+  ['a Vault auth method with an escape sequence', { args: ['list', '--store', 'vault://127.0.0.1:8200/secret/a/?auth=\u001b[2J'], message: /got "\\u\{001b\}\[2J"/ }],
+  ['a CA bundle path with an escape sequence', { args: issue('x.example.com', '--ca-bundle', '/tmp/\u001b[1m'), message: /--ca-bundle \/tmp\/\\u\{001b\}\[1m cannot be read/ }],
+  ['a config path with an escape sequence', { args: ['config', 'check', '--config', '/tmp/\u001b[1m'], message: /config file \/tmp\/\\u\{001b\}\[1m does not exist/ }],
+  ['a webroot with an escape sequence', { args: issue('x.example.com', '--webroot', '/tmp/\u001b[1m'), message: /--webroot "\/tmp\/\\u\{001b\}\[1m" contains a control character/ }],
   ['a missing CA bundle', { args: issue('x.example.com', '--ca-bundle', '/nonexistent/ca.pem'), message: /--ca-bundle \/nonexistent\/ca\.pem cannot be read/ }],
   ['a CA bundle that is not PEM', { args: issue('x.example.com', '--ca-bundle', './junk.pem'), message: /holds no PEM certificate/, files: { 'junk.pem': 'not a certificate\n' } }],
   ['a CA bundle with a broken certificate', { args: issue('x.example.com', '--ca-bundle', './broken.pem'), message: /certificate 1 of 1 cannot be read/, files: { 'broken.pem': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' } }],
@@ -289,6 +295,7 @@ const ROWS: [string, Row][] = [
 ];
 
 /** Stack frames or the names of JavaScript's own errors: what a user must never see for wrong input. */
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const STACK = /^\s+at .+[:)]\d*|\b(?:TypeError|RangeError|ReferenceError|SyntaxError)\b|node:internal/m;
 
 const scratch = tempDir('malformed');
@@ -363,6 +370,7 @@ function expectRefused(outcome: Awaited<ReturnType<typeof run>>, row: Row): void
   expect(outcome.result.code, said).toBe(2);
   expect(outcome.result.stderr, said).toMatch(row.message);
   expect(outcome.result.stderr, said).not.toMatch(STACK);
+  expect(outcome.result.stderr, 'control characters typed by the user are shown escaped').not.toMatch(RAW_CONTROL);
   expect(outcome.after, 'the store and the files are as they were').toEqual(outcome.before);
 }
 
