@@ -24,6 +24,17 @@ describe('resolveCaDirectory', () => {
     expect(resolveCaDirectory('http://127.0.0.1:14000/dir').url).toBe('http://127.0.0.1:14000/dir');
     expect(resolveCaDirectory('http://localhost:14000/dir').url).toBe('http://localhost:14000/dir');
     expect(() => resolveCaDirectory('http://ca.example.com/dir')).toThrow(UsageError);
+    expect(resolveCaDirectory('http://[::1]:14000/dir').url).toBe('http://[::1]:14000/dir');
+    expect(resolveCaDirectory('http://127.1:14000/dir').url).toBe('http://127.0.0.1:14000/dir');
+  });
+  it.each(['http://127.example.com/dir', 'http://127.0.0.1.nip.io/dir', 'http://localhost.example.com/dir', 'http://[::ffff:10.0.0.1]/dir', 'http://10.0.0.1/dir'])(
+    'refuses plain http to %s, which is not this machine',
+    (server) => {
+      expect(() => resolveCaDirectory(server)).toThrow(/must start with https:\/\//);
+    },
+  );
+  it('shows control characters of what was typed escaped', () => {
+    expect(() => resolveCaDirectory('lets\u001b[2Jencrypt')).toThrow(/"lets\\u\{001b\}\[2Jencrypt" is neither a known CA nor a URL/);
   });
   it.each(['letsencrypt-prod', 'ftp://ca.example.com/dir', 'https://user:pw@ca.example.com/dir'])('refuses %s', (server) => {
     expect(() => resolveCaDirectory(server)).toThrow(UsageError);

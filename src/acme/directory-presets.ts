@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { UsageError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 
 /** Production and (where the CA has one) staging directories of the CAs users name most (docs/cli.md#ca-presets). */
 const PRESETS = {
@@ -23,11 +25,14 @@ export interface CaDirectory {
   stagingUrl: string | null;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** A URL host name on this machine (URL.hostname form: IPv6 in brackets), where plain http is tolerated. */
+/**
+ * A URL host name on this machine (URL.hostname form: IPv6 in brackets), where plain http is tolerated:
+ * localhost, ::1 and 127.0.0.0/8. The URL parser writes IPv4 addresses in dotted-decimal form ("127.1" and
+ * "0x7f.0.0.1" become 127.0.0.1), so a name that merely starts with "127." (127.example.com) is no address.
+ */
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || hostname.startsWith('127.');
+  if (hostname === 'localhost' || hostname === '[::1]') return true;
+  return isIP(hostname) === 4 && hostname.startsWith('127.');
 }
 
 /**
@@ -43,13 +48,15 @@ export function resolveCaDirectory(server: string): CaDirectory {
   try {
     url = new URL(server);
   } catch {
-    throw new UsageError(`--server ${JSON.stringify(server)} is neither a known CA nor a URL`, {
+    throw new UsageError(`--server "${visibleText(server, 300)}" is neither a known CA nor a URL`, {
       hint: `use one of ${PRESET_NAMES.join(', ')}, or the https URL of an ACME directory`,
     });
   }
   const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new UsageError(`--server ${server}: an ACME directory URL must start with https://`);
+    throw new UsageError(`--server ${visibleText(server, 300)}: an ACME directory URL must start with https://`, {
+      hint: 'plain http is accepted only for a CA on this machine (localhost, 127.0.0.0/8, ::1)',
+    });
   }
   if (url.username || url.password) throw new UsageError('--server: a directory URL must not contain credentials');
   const known = Object.entries(PRESETS).find(([, p]) => p.url === url.href);

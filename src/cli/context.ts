@@ -4,8 +4,10 @@ import { dataDirectory, defaultExportDirectory, defaultStoreUrl } from '../confi
 import { loadConfigFile } from '../config/load-file.js';
 import { resolveSettings } from '../config/resolve.js';
 import type { FlagValues, ResolvedSettings } from '../config/resolve.js';
+import { SETTINGS, envName } from '../config/settings.js';
 import type { SettingKey, Settings } from '../config/settings.js';
 import { UsageError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 import { pemCertificateBlocks } from '../pki/pem.js';
 import { openParsedStore, parseStoreUrl } from '../store/open.js';
 import type { Store } from '../store/store.js';
@@ -81,13 +83,27 @@ export async function buildContext(
   };
 }
 
+/** Where a setting's value came from, for messages: "--out", "ACMECTL_OUT", "key "out" in config file F", or `byDefault`. */
+export function settingSourceLabel(ctx: Pick<Context, 'sources' | 'configPath'>, key: SettingKey, byDefault: string): string {
+  switch (ctx.sources[key]) {
+    case 'flag':
+      return `--${SETTINGS[key].flag}`;
+    case 'env':
+      return envName(key);
+    case 'file':
+      return `key "${key}" in config file ${ctx.configPath}`;
+    default:
+      return byDefault;
+  }
+}
+
 function readCaBundle(path: string | null): string | undefined {
   if (path === null) return undefined;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`--ca-bundle ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UsageError(`--ca-bundle ${visibleText(path, 300)} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   return checkCaBundle(text, path);
 }

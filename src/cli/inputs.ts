@@ -3,10 +3,11 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { ExternalAccountBinding } from '../acme/client.js';
 import { UsageError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 
 /** Checks of user input shared by several commands; each throws UsageError (exit 2) naming the flag. */
 
-const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const EMAIL = /^[^\s@<>()[\]\\,;:"\u0000-\u001f\u007f-\u009f]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 /** Said once, when an account is about to be registered without a contact address. */
 export const NO_EMAIL_WARNING =
@@ -14,7 +15,7 @@ export const NO_EMAIL_WARNING =
 
 export function checkEmail(email: string | null): string | null {
   if (email === null) return null;
-  if (!EMAIL.test(email)) throw new UsageError(`--email "${email}" is not an email address`);
+  if (!EMAIL.test(email)) throw new UsageError(`--email "${visibleText(email, 200)}" is not an email address`);
   return email;
 }
 
@@ -32,7 +33,7 @@ export function checkEab(kid: string | null, hmacKey: string | null): ExternalAc
 }
 
 export function checkDirectory(path: string, flag: string): string {
-  const absolute = resolve(path);
+  const absolute = resolve(checkPathText(path, flag));
   let isDirectory = false;
   try {
     isDirectory = statSync(absolute).isDirectory();
@@ -43,14 +44,34 @@ export function checkDirectory(path: string, flag: string): string {
   return absolute;
 }
 
-/** `--http-address`: one address or a comma-separated list; null means every address. */
+/**
+ * A path given for a flag: an empty one would mean the current directory (`--out ''` wrote there), and a control
+ * character in it is a mistake (a pasted escape sequence), not a file name anyone meant.
+ */
+export function checkPathText(path: string, flag: string): string {
+  if (path === '') throw new UsageError(`${flag} was given an empty path`, { hint: `give a directory, e.g. ${flag} /etc/ssl/acmectl` });
+  if (/\p{Cc}/u.test(path)) throw new UsageError(`${flag} "${visibleText(path, 300)}" contains a control character`);
+  return path;
+}
+
+/**
+ * `--http-address`: one address or a comma-separated list; null means every address. An empty item (`,`, `a,`)
+ * is refused, not dropped: a list that ends up empty would mean every address. Brackets only around IPv6.
+ */
 export function checkListenAddresses(value: string | null): string[] {
   if (value === null) return [];
-  const addresses = value.split(',').map((a) => a.trim()).filter((a) => a !== '');
-  for (const address of addresses) {
-    if (isIP(address.replace(/^\[|\]$/g, '')) === 0) throw new UsageError(`--http-address "${address}" is not an IP address`);
-  }
-  return addresses.map((a) => a.replace(/^\[|\]$/g, ''));
+  const hint = 'give IP addresses, comma separated, e.g. --http-address 127.0.0.1,::1';
+  const addresses = value.split(',').map((item) => {
+    const address = item.trim();
+    if (address === '') throw new UsageError(`--http-address "${visibleText(value, 200)}" holds an empty address`, { hint });
+    const bracketed = /^\[(.*)\]$/.exec(address);
+    const bare = bracketed ? bracketed[1]! : address;
+    if (isIP(bare) === 0 || (bracketed && isIP(bare) !== 6)) throw new UsageError(`--http-address "${visibleText(address, 200)}" is not an IP address`, { hint });
+    return bare;
+  });
+  const repeated = addresses.find((address, index) => addresses.indexOf(address) !== index);
+  if (repeated !== undefined) throw new UsageError(`--http-address names ${repeated} twice`, { hint });
+  return addresses;
 }
 
 /**
@@ -60,7 +81,7 @@ export function checkListenAddresses(value: string | null): string[] {
 export function checkPreferredChain(value: string | null): string | null {
   if (value === null) return null;
   if (value.trim() !== value || value === '') {
-    throw new UsageError(`--preferred-chain "${value}" starts or ends with blanks`, { hint: 'give the issuer name exactly, e.g. --preferred-chain "ISRG Root X1"' });
+    throw new UsageError(`--preferred-chain "${visibleText(value, 200)}" starts or ends with blanks`, { hint: 'give the issuer name exactly, e.g. --preferred-chain "ISRG Root X1"' });
   }
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new UsageError('--preferred-chain contains a control character');
   return value;

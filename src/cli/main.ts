@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
-import { AbortedError } from '../domain/errors.js';
+import { AbortedError, UsageError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 import type { Command } from './command.js';
 import type { GlobalOptions } from './context.js';
 import { buildProgram } from './program.js';
@@ -57,6 +58,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   for (const signal of Object.keys(STOP_SIGNALS)) process.on(signal, onSignal);
   let exitCode = 0;
+  // Commander's own messages (unknown option, missing argument, invalid choice) are reported below like every other error.
   const program = buildProgram(async (load, input) => {
     reporter = await Reporter.create(reporterOptions(input.global));
     try {
@@ -67,13 +69,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     } finally {
       reporter.close();
     }
-  });
+  }, { outputError: () => undefined });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; every parse error (unknown option, missing argument) is wrong input.
       exitCode = error.exitCode === 0 ? 0 : 2;
+      if (exitCode === 2) await reportParseError(error, argv);
     } else {
       exitCode = (reporter ?? (await Reporter.create())).error(error);
     }
@@ -84,6 +87,26 @@ export async function main(argv: readonly string[]): Promise<number> {
   decided = exitCode;
   if (interruptedBy === 'SIGHUP') endByHangup();
   return exitCode;
+}
+
+/**
+ * A parse error is found before any command runs, so the output options are read from argv here: with --json
+ * it is one JSON document on stdout, like every other error. What the user typed is shown with control
+ * characters made visible. When a command needs a subcommand, commander has printed the help on stderr already.
+ */
+async function reportParseError(error: CommanderError, argv: readonly string[]): Promise<void> {
+  const options = beforeOperands(argv);
+  const json = options.includes('--json');
+  if (error.code === 'commander.help' && !json) return;
+  const reporter = await Reporter.create({ json, quiet: options.includes('-q') || options.includes('--quiet'), color: !options.includes('--no-color') });
+  const message = error.code === 'commander.help' ? 'a command is needed' : visibleText(error.message.replace(/^error: /, ''), 500);
+  reporter.error(new UsageError(message, { hint: 'run acmectl --help, or acmectl COMMAND --help, for usage' }));
+}
+
+/** The arguments before a `--`, after which everything is an operand. */
+function beforeOperands(argv: readonly string[]): readonly string[] {
+  const end = argv.indexOf('--');
+  return end === -1 ? argv : argv.slice(0, end);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Argument, Command as Commander, Option } from 'commander';
+import type { OutputConfiguration } from 'commander';
 import { KEY_TYPES, CHALLENGE_METHODS } from '../domain/choices.js';
 import { COMPLETION_SHELLS } from './completion-shells.js';
 import { PRESET_NAMES } from '../acme/directory-presets.js';
@@ -14,16 +15,16 @@ export type Dispatch = (load: () => Promise<Command<never>>, input: Omit<Command
  * The command tree: commander wiring only. Each command module is imported when its command runs, so
  * `acmectl list` never loads the ACME client. The tree is also what completions/ and man/ are checked against.
  */
-export function buildProgram(dispatch: Dispatch): Commander {
+export function buildProgram(dispatch: Dispatch, output: OutputConfiguration = {}): Commander {
   const program = new Commander('acmectl')
     .exitOverride() // before the subcommands, which inherit it: main() maps parse errors to exit code 2
+    .configureOutput(output)
     .description('Obtain, renew and deploy TLS certificates from Let\'s Encrypt or any ACME CA (HTTP-01)')
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     // Program options only before the command, so that `export NAME --version 2` is export's --version.
     // The global options are declared on every command as well: `acmectl list --json` works too.
     .enablePositionalOptions()
-    .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
   addGlobalOptions(program);
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { abortableSleep } from '../acme/polling.js';
 import { SolverPool } from '../challenge/solver-pool.js';
+import { secretEnvironmentNames } from '../config/settings.js';
 import type { RenewalSettings } from '../core/certificate-record.js';
 import type { ProgressListener } from '../domain/events.js';
 import type { IssueRequest } from '../core/issue-request.js';
@@ -30,7 +31,8 @@ export async function executeRun(ctx: Context, store: Store, requests: IssueRequ
       const certificate = request.env.ACMECTL_CERT_NAME; // deploy hooks belong to one certificate
       const id = `${request.kind}:${request.command}`;
       progress({ step: 'hooks', phase: 'start', id, certificate, message: `running ${request.kind} hook: ${request.command}` });
-      const outcome = await runHook(request);
+      // A hook is the user's command: whatever it runs need not see acmectl's secrets (docs/cli.md#hook-environment).
+      const outcome = await runHook({ ...request, withheldEnv: secretEnvironmentNames() });
       progress({ step: 'hooks', phase: outcome.ok ? 'done' : 'failed', id, certificate, message: outcome.ok ? `${request.kind} hook done: ${request.command}` : describeHookFailure(outcome) });
       return outcome;
     },

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { OperationError, UsageError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 import type { ConfigFile } from './resolve.js';
 
 // cosmiconfig's defaults without the TypeScript loader, plus acmectl.config.json (which docs/cli.md#config-file names first).
@@ -17,23 +18,39 @@ const SEARCH_PLACES = [
  * cosmiconfig is imported only here, on demand.
  */
 export async function loadConfigFile(explicitPath: string | undefined, cwd = process.cwd()): Promise<ConfigFile | null> {
-  const { cosmiconfig } = await import('cosmiconfig');
-  const explorer = cosmiconfig('acmectl', { searchStrategy: 'global', searchPlaces: SEARCH_PLACES });
+  const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
+  // cosmiconfig takes a file holding `null` (or a module exporting it) for no file at all and searches on; an
+  // empty file it skips unless told not to. Either is a mistake worth saying, so both are refused (exit 2).
+  const loaders = Object.fromEntries(
+    LOADED_EXTENSIONS.map((ext) => [
+      ext,
+      async (path: string, content: string): Promise<unknown> => {
+        const value: unknown = await defaultLoaders[ext](path, content);
+        if (value === null) throw new UsageError(`config file ${path} holds null: expected an object of settings`);
+        return value;
+      },
+    ]),
+  );
+  const explorer = cosmiconfig('acmectl', { searchStrategy: 'global', searchPlaces: SEARCH_PLACES, loaders, ignoreEmptySearchPlaces: false });
   if (explicitPath !== undefined) {
     const path = resolve(cwd, explicitPath);
-    if (!existsSync(path)) throw new UsageError(`config file ${path} does not exist`);
+    if (!existsSync(path)) throw new UsageError(`config file ${visibleText(path, 300)} does not exist`);
     try {
       const found = await explorer.load(path);
-      return { path, values: found?.config ?? {} };
+      if (!found || found.isEmpty) throw emptyFile(path);
+      return { path, values: found.config };
     } catch (error) {
+      if (error instanceof UsageError) throw error;
       throw new UsageError(`config file ${path} could not be read: ${describe(error)}`, { cause: error });
     }
   }
   try {
     const found = await explorer.search(cwd);
-    if (!found || found.isEmpty) return null;
+    if (!found) return null;
+    if (found.isEmpty) throw emptyFile(found.filepath);
     return { path: found.filepath, values: found.config };
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     const message = describe(error);
     // cosmiconfig names the file in its parse errors; a parse error is the user's input, anything else is not.
     if (/JSON|YAML|parse|Unexpected/i.test(message)) throw new UsageError(`config file could not be read: ${message}`, { cause: error });
@@ -41,6 +58,13 @@ export async function loadConfigFile(explicitPath: string | undefined, cwd = pro
   }
 }
 
+const LOADED_EXTENSIONS = ['.json', '.yaml', '.yml', '.js', '.cjs', '.mjs', 'noExt'] as const;
+
+function emptyFile(path: string): UsageError {
+  return new UsageError(`config file ${path} is empty: expected an object of settings`, { hint: 'write {} for a file without settings, or remove it' });
+}
+
+/** A parser's message quotes the file, which may hold anything: on one line, control characters made visible. */
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return visibleText((error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' '), 500);
 }

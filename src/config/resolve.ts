@@ -1,5 +1,6 @@
 import { UsageError } from '../domain/errors.js';
-import { SETTINGS, SETTING_KEYS, defaultSettings, envName } from './settings.js';
+import { visibleText } from '../domain/visible-text.js';
+import { FILE_SETTING_KEYS, SETTINGS, SETTING_KEYS, defaultSettings, envName, isEnvOnly, negatedEnvName } from './settings.js';
 import type { SettingKey, SettingSource, Settings } from './settings.js';
 
 /** Values as commander hands them over: strings for valued flags, booleans for switches, undefined when absent. */
@@ -25,15 +26,15 @@ export function resolveSettings(input: { flags?: FlagValues; env?: NodeJS.Proces
   const settings = defaultSettings() as Record<SettingKey, unknown>;
   const sources = Object.fromEntries(SETTING_KEYS.map((key) => [key, 'default'])) as Record<SettingKey, SettingSource>;
   for (const key of SETTING_KEYS) {
-    const flag = input.flags?.[key];
-    const env = input.env?.[envName(key)];
+    const flag = isEnvOnly(key) || !Object.hasOwn(input.flags ?? {}, key) ? undefined : input.flags?.[key];
+    const env = input.env ? fromEnvironment(key, input.env) : undefined;
     if (flag !== undefined) {
       settings[key] = typeof flag === 'boolean' ? checkBoolean(key, flag, `--${SETTINGS[key].flag}`) : parseText(key, flag, `--${SETTINGS[key].flag}`);
       sources[key] = 'flag';
-    } else if (env !== undefined && env !== '') {
-      settings[key] = parseText(key, env, `environment variable ${envName(key)}`);
+    } else if (env !== undefined) {
+      settings[key] = env;
       sources[key] = 'env';
-    } else if (key in fileValues) {
+    } else if (Object.hasOwn(fileValues, key)) {
       settings[key] = fileValues[key];
       sources[key] = 'file';
     }
@@ -41,19 +42,37 @@ export function resolveSettings(input: { flags?: FlagValues; env?: NodeJS.Proces
   return { settings: settings as Settings, sources };
 }
 
-/** Checks a config file's contents: an object whose keys are known settings with values of the right type. */
+/** The setting's value from ACMECTL_<FLAG> (or ACMECTL_NO_<FLAG> for a negatable switch); undefined when unset or empty. */
+function fromEnvironment(key: SettingKey, env: NodeJS.ProcessEnv): unknown {
+  const name = envName(key);
+  const negated = negatedEnvName(key);
+  const value = Object.hasOwn(env, name) && env[name] !== '' ? parseText(key, env[name]!, `environment variable ${name}`) : undefined;
+  if (negated === undefined || !Object.hasOwn(env, negated) || env[negated] === '') return value;
+  const inverse = !(parseText(key, env[negated]!, `environment variable ${negated}`) as boolean);
+  if (value !== undefined && value !== inverse) throw new UsageError(`environment variables ${name} and ${negated} contradict each other: set one of them`);
+  return inverse;
+}
+
+/**
+ * Checks a config file's contents: an object whose own keys are settings a file may hold, with values of the
+ * right type. Keys an object inherits (constructor, toString, __proto__) are unknown keys like any other.
+ */
 export function validateConfigFile(file: ConfigFile): Partial<Record<SettingKey, unknown>> {
   const { values, path } = file;
   if (values === null || typeof values !== 'object' || Array.isArray(values)) {
-    throw new UsageError(`config file ${path}: expected an object of settings`);
+    throw new UsageError(`config file ${path}: expected an object of settings, got ${values === null ? 'null' : Array.isArray(values) ? 'a list' : typeof values}`);
   }
-  const result: Partial<Record<SettingKey, unknown>> = {};
+  const result: Partial<Record<SettingKey, unknown>> = Object.create(null) as Partial<Record<SettingKey, unknown>>;
   for (const [name, value] of Object.entries(values)) {
     if (name === '$schema' || name.startsWith('//')) continue;
-    if (!(name in SETTINGS)) {
-      throw new UsageError(`config file ${path}: unknown key "${name}"`, { hint: `known keys: ${SETTING_KEYS.join(', ')}` });
+    const shown = visibleText(name, 100);
+    if (!Object.hasOwn(SETTINGS, name)) {
+      throw new UsageError(`config file ${path}: unknown key "${shown}"`, { hint: `known keys: ${FILE_SETTING_KEYS.join(', ')}` });
     }
     const key = name as SettingKey;
+    if (isEnvOnly(key)) {
+      throw new UsageError(`config file ${path}: key "${key}" is read from the environment only (${envName(key)})`, { hint: 'a secret kept in a config file is too easily shared; the store URL may also name a file (?password_file=, ?token_file=)' });
+    }
     result[key] = checkFileValue(key, value, `key "${key}" in config file ${path}`);
   }
   return result;
@@ -79,6 +98,7 @@ function checkFileValue(key: SettingKey, value: unknown, where: string): unknown
 
 function parseText(key: SettingKey, text: string, where: string): unknown {
   const def = SETTINGS[key];
+  const got = `got "${visibleText(text, 200)}"`;
   switch (def.type) {
     case 'string':
       if (text === '') throw new UsageError(`${where}: expected a value`);
@@ -87,10 +107,10 @@ function parseText(key: SettingKey, text: string, where: string): unknown {
       const lowered = text.toLowerCase();
       if (['1', 'true', 'yes', 'on'].includes(lowered)) return true;
       if (['0', 'false', 'no', 'off'].includes(lowered)) return false;
-      throw new UsageError(`${where}: expected true or false, got "${text}"`);
+      throw new UsageError(`${where}: expected true or false, ${got}`);
     }
     case 'integer':
-      if (!/^\s*-?\d+\s*$/.test(text)) throw new UsageError(`${where}: expected a whole number from ${def.min} to ${def.max}, got "${text}"`);
+      if (!/^\s*-?\d+\s*$/.test(text)) throw new UsageError(`${where}: expected a whole number from ${def.min} to ${def.max}, ${got}`);
       return checkInteger(key, Number(text), where);
     case 'enum':
       return checkEnum(key, text, where);
@@ -115,7 +135,8 @@ function checkEnum(key: SettingKey, value: unknown, where: string): string {
   const def = SETTINGS[key];
   if (def.type !== 'enum') throw new Error(`not an enum setting: ${key}`);
   if (typeof value !== 'string' || !(def.values as readonly string[]).includes(value)) {
-    throw new UsageError(`${where}: expected one of ${def.values.join(', ')}, got ${JSON.stringify(value)}`);
+    const got = typeof value === 'string' ? `"${visibleText(value, 200)}"` : visibleText(JSON.stringify(value) ?? String(value), 200);
+    throw new UsageError(`${where}: expected one of ${def.values.join(', ')}, got ${got}`);
   }
   return value;
 }

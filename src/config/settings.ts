@@ -3,6 +3,7 @@
  * names (ACMECTL_<FLAG_NAME>), flag parsing, `acmectl.config.example.json` (checked by a test) and
  * redaction of secrets. Precedence: flag > environment > config file > default (docs/cli.md#precedence).
  */
+import { PKCS12_PASSWORD_ENV } from '../deploy/formats.js';
 import { CHALLENGE_METHODS, KEY_TYPES } from '../domain/choices.js';
 
 interface Base<T> {
@@ -10,12 +11,15 @@ interface Base<T> {
   flag: string;
   default: T;
   description: string;
-  /** Never printed or logged. */
+  /** Never printed or logged, and withheld from hooks' environment. */
   secret?: boolean;
+  /** Read from the environment only: no flag (which `ps` would show) and no config-file key. */
+  envOnly?: boolean;
 }
 type StringDef = Base<string | null> & { type: 'string' };
-type IntegerDef = Base<number> & { type: 'integer'; min: number; max: number };
-type BooleanDef = Base<boolean> & { type: 'boolean' };
+type IntegerDef = Base<number | null> & { type: 'integer'; min: number; max: number };
+/** `negatable`: there is a --no-<flag> too, and ACMECTL_NO_<FLAG>=true in the environment means false. */
+type BooleanDef = Base<boolean | null> & { type: 'boolean'; negatable?: boolean };
 type EnumDef<V extends string> = Base<V> & { type: 'enum'; values: readonly V[] };
 
 export const SETTINGS = {
@@ -50,17 +54,54 @@ export const SETTINGS = {
   concurrency: { type: 'integer', flag: 'concurrency', min: 1, max: 64, default: 4, description: 'certificates renewed at once' },
   requestTimeout: { type: 'integer', flag: 'request-timeout', min: 1, max: 600, default: 30, description: 'seconds one request to the CA may take' },
   orderTimeout: { type: 'integer', flag: 'order-timeout', min: 1, max: 3600, default: 300, description: 'seconds the CA may take to validate and issue one order' },
+  days: { type: 'integer', flag: 'days', min: 0, max: 3650, default: null, description: 'renew: renew when fewer than this many days are left (default: the renewal window)' },
+  randomSleep: {
+    type: 'boolean',
+    flag: 'random-sleep',
+    negatable: true,
+    default: null,
+    description: 'renew: wait a random 0-480 s before the first order (default: when not on a terminal, as from cron)',
+  },
+  storePassword: { type: 'string', flag: 'store-password', envOnly: true, secret: true, default: null, description: 'password of a Redis or etcd store' },
+  storeToken: { type: 'string', flag: 'store-token', envOnly: true, secret: true, default: null, description: 'token of a Consul or Vault store' },
+  storeSecretId: { type: 'string', flag: 'store-secret-id', envOnly: true, secret: true, default: null, description: 'AppRole secret ID of a Vault store' },
 } satisfies Record<string, StringDef | IntegerDef | BooleanDef | EnumDef<string>>;
 
 export type SettingKey = keyof typeof SETTINGS;
-type ValueOf<D> = D extends { type: 'enum'; values: readonly (infer V)[] } ? V : D extends { default: infer T } ? T : never;
+type ValueOf<D> = D extends { type: 'enum'; values: readonly (infer V)[] }
+  ? V
+  : (D extends { type: 'string' } ? string : D extends { type: 'integer' } ? number : boolean) | (D extends { default: null } ? null : never);
 export type Settings = { -readonly [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
 export type SettingSource = 'flag' | 'env' | 'file' | 'default';
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
 
+/** The keys a config file may hold: all but the environment-only secrets. */
+export const FILE_SETTING_KEYS = SETTING_KEYS.filter((key) => !isEnvOnly(key));
+
 export function envName(key: SettingKey): string {
   return `ACMECTL_${SETTINGS[key].flag.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** ACMECTL_NO_RANDOM_SLEEP for a negatable switch, else undefined. */
+export function negatedEnvName(key: SettingKey): string | undefined {
+  return (SETTINGS[key] as { negatable?: boolean }).negatable ? `ACMECTL_NO_${SETTINGS[key].flag.replace(/-/g, '_').toUpperCase()}` : undefined;
+}
+
+export function isSecret(key: SettingKey): boolean {
+  return (SETTINGS[key] as { secret?: boolean }).secret === true;
+}
+
+export function isEnvOnly(key: SettingKey): boolean {
+  return (SETTINGS[key] as { envOnly?: boolean }).envOnly === true;
+}
+
+/**
+ * The environment variables that carry a secret: every secret setting's, and the PKCS#12 password's. Hooks run
+ * without them (docs/cli.md#hook-environment): a hook is the user's command, and whatever it starts need not see acmectl's secrets.
+ */
+export function secretEnvironmentNames(): string[] {
+  return [...SETTING_KEYS.filter(isSecret).map(envName), PKCS12_PASSWORD_ENV];
 }
 
 export function defaultSettings(): Settings {

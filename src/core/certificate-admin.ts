@@ -17,15 +17,33 @@ export type RevocationReason = keyof typeof REVOCATION_REASONS;
 
 const LEASE = { ttlMs: 60_000, waitMs: 60_000 };
 
-/** Runs `work` holding the certificate's lock lease, with the record as it is once the lock is held. */
-async function withCertificate<T>(store: Store, name: string, work: (record: CertificateRecord, rev: string) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` holding the certificate's lock lease, with the record as it is once the lock is held.
+ * Looks before it locks: taking a lock writes to the store (a lease and its fence), and wrong input writes
+ * nothing, so an unknown name, or a request `check` refuses for the record as it is now (a version that is
+ * not kept, a certificate revoked already), fails (exit 2) without the lock. `check` runs again under the
+ * lock, on the record `work` gets.
+ */
+async function withCertificate<T>(
+  store: Store,
+  name: string,
+  check: (record: CertificateRecord) => void,
+  work: (record: CertificateRecord, rev: string) => Promise<T>,
+): Promise<T> {
   const key = certificateKey(name);
+  const read = async (): Promise<{ record: CertificateRecord; rev: string }> => {
+    const entry = await store.get(key);
+    if (!entry) throw unknownCertificate(name);
+    const record = decodeRecord(entry.value, key);
+    check(record);
+    return { record, rev: entry.rev };
+  };
+  await read();
   const lease = await store.lock(key, LEASE);
   if (!lease) throw new OperationError(`another acmectl process is working on "${name}"; try again later`);
   try {
-    const entry = await store.get(key);
-    if (!entry) throw unknownCertificate(name);
-    return await work(decodeRecord(entry.value, key), entry.rev);
+    const { record, rev } = await read();
+    return await work(record, rev);
   } finally {
     await lease.release();
   }
@@ -44,7 +62,7 @@ export function findVersion(record: CertificateRecord, version: number | undefin
 
 /** `acmectl export`: writes a version's files (and extra formats) to a directory, atomically. */
 export async function exportCertificate(store: Store, name: string, version: number | undefined, target: (record: CertificateRecord) => ExportTarget) {
-  return withCertificate(store, name, async (record) => {
+  return withCertificate(store, name, (record) => void findVersion(record, version), async (record) => {
     const chosen = findVersion(record, version);
     const paths = await exportVersion(record, chosen, target(record));
     return { record, version: chosen, paths };
@@ -53,8 +71,7 @@ export async function exportCertificate(store: Store, name: string, version: num
 
 /** `acmectl revoke`: revokes the current certificate at its CA with the account that holds it; optionally forgets it. */
 export async function revokeCertificate(store: Store, connect: CaConnector, name: string, reason: RevocationReason, forget: boolean) {
-  return withCertificate(store, name, async (record, rev) => {
-    if (record.current.revoked) throw new UsageError(`"${name}" (serial ${record.current.serial}) was already revoked on ${record.current.revoked.at}`);
+  return withCertificate(store, name, refuseRevoked, async (record, rev) => {
     const found = await findAccountEntry(store, record.settings.server, record.settings.email);
     if (!found) throw new OperationError(`no account for ${record.settings.server} in the store to revoke "${name}" with`);
     const caBundlePem = record.settings.caBundlePem ?? found.record.caBundlePem ?? null;
@@ -69,12 +86,17 @@ export async function revokeCertificate(store: Store, connect: CaConnector, name
   });
 }
 
+function refuseRevoked(record: CertificateRecord): void {
+  const { revoked, serial } = record.current;
+  if (revoked) throw new UsageError(`"${record.name}" (serial ${serial}) was already revoked on ${revoked.at}`);
+}
+
 /**
  * `acmectl delete`: forgets the certificate (its history too); with `filesIn` (the record → its export
  * directory on this host), removes its exported files there.
  */
 export async function deleteCertificate(store: Store, name: string, filesIn: ((record: CertificateRecord) => string) | null): Promise<{ record: CertificateRecord; removed: string[] }> {
-  return withCertificate(store, name, async (record, rev) => {
+  return withCertificate(store, name, () => undefined, async (record, rev) => {
     if (!(await store.delete(certificateKey(name), { ifRev: rev }))) throw new OperationError(`"${name}" changed while being deleted; try again`);
     const removed = filesIn ? await removeExport(filesIn(record), name) : [];
     return { record, removed };

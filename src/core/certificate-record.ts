@@ -4,6 +4,7 @@ import type { ExportFormat } from '../deploy/formats.js';
 import type { HookCommands } from '../deploy/hooks.js';
 import { storeKey, storePrefix } from '../store/keys.js';
 import { OperationError, UsageError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 import { commonNameOf, pemCertificateBlocks } from '../pki/pem.js';
 import type { Identifier } from '../domain/identifiers.js';
 
@@ -129,7 +130,7 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 /** A certificate name becomes a store key and a directory name: letters, digits, '.', '_', '-' only. */
 export function checkCertificateName(name: string): string {
   if (!NAME_PATTERN.test(name) || name.includes('..')) {
-    throw new UsageError(`"${name}" cannot be a certificate name`, { hint: 'use letters, digits, ".", "_" and "-" (e.g. --name example.com)' });
+    throw new UsageError(`"${visibleText(name, 300)}" cannot be a certificate name`, { hint: 'use letters, digits, ".", "_" and "-" (e.g. --name example.com)' });
   }
   return name;
 }

@@ -4,6 +4,7 @@ import { generatePrivateKey } from '../pki/keys.js';
 import { obtainCertificate } from '../acme/obtain-certificate.js';
 import type { Http01Solver } from '../domain/http01.js';
 import { readDeployedVersion, recordDeployedVersion } from '../deploy/deployed-version.js';
+import { prepareExportDirectory } from '../deploy/export-directory.js';
 import { exportedPaths, readExportedVersion } from '../deploy/pem-export.js';
 import type { ExportedPaths } from '../deploy/pem-export.js';
 import type { Entry, Store } from '../store/store.js';
@@ -73,6 +74,8 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   const reason = !before ? 'new certificate' : request.force ? (request.dryRun ? 'dry run' : 'forced (--force)') : dueReason(before.record, request, now());
   // Before the random delay and the lock: a certificate the CA's rate limit holds back costs no wait and no request.
   await refuseWhileHeldBack(deps.store, orderSubject(request), before?.record ?? null, now());
+  // A directory the files cannot go to is found now, not after the CA has issued (and before a random delay).
+  if (!request.dryRun) await prepareExportDirectory(exportDirectoryOf(request.settings, deps.defaultExportDir), 'the export directory');
 
   await deps.beforeLock?.();
   const lease = await deps.store.lock(key, { ttlMs: LEASE_TTL_MS, waitMs: deps.orderTimeoutMs + 30_000, ...(deps.signal ? { signal: deps.signal } : {}) });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import type { CaClient } from '../acme/client.js';
 import { AcmeProblemError, CaStatusError } from '../acme/problem.js';
 import type { CaRequestKind } from '../acme/retry-after.js';
@@ -216,7 +217,7 @@ describe('issueCertificate with the rate-limit memory', () => {
         progress: () => {},
         orderTimeoutMs: 5000,
         pkcs12Password: () => '',
-        defaultExportDir: '/nonexistent',
+        defaultExportDir: tempDir('rate-limit'), // the export directory is tried (created) before an order
         beforeLock: async () => void seen.waits++,
         now: () => NOW,
       },

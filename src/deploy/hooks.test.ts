@@ -190,6 +190,24 @@ describe.concurrent('runHook', { timeout: 15_000 }, () => {
     );
   });
 
+  it('withholds the named variables of process.env from the hook', async ({ expect }) => {
+    const dir = await testDir();
+    const out = join(dir, 'env.txt');
+    process.env.ACMECTL_TEST_WITHHELD = 'secret-value';
+    process.env.ACMECTL_TEST_KEPT = 'kept-value';
+    try {
+      const outcome = await hook('printf "%s|%s" "${ACMECTL_TEST_WITHHELD-unset}" "$ACMECTL_TEST_KEPT" > "$HOOK_OUT"', {
+        env: { HOOK_OUT: out },
+        withheldEnv: ['ACMECTL_TEST_WITHHELD', 'NOT_SET_ANYWAY'],
+      });
+      expect(outcome.ok).toBe(true);
+      expect(await readFile(out, 'utf8')).toBe('unset|kept-value');
+    } finally {
+      delete process.env.ACMECTL_TEST_WITHHELD;
+      delete process.env.ACMECTL_TEST_KEPT;
+    }
+  });
+
   it('never lets the shell interpret an environment value', async ({ expect }) => {
     const dir = await testDir();
     const out = join(dir, 'value.bin');

@@ -32,6 +32,8 @@ export interface HookRequest {
   command: string;
   /** Added to (and overriding) `process.env` for the hook. */
   env: Record<string, string>;
+  /** Variables of `process.env` the hook does not inherit: acmectl's secrets (the CLI names them). */
+  withheldEnv?: readonly string[];
   /** After this long the hook's process group is killed. Callers use {@link DEFAULT_HOOK_TIMEOUT_MS}. */
   timeoutMs: number;
   /** Aborting it (SIGINT to acmectl) kills the hook's process group like a timeout does. */
@@ -78,6 +80,12 @@ const GROUP_POLL_INTERVAL_MS = 50;
 /** setTimeout fires at once for larger delays; a longer timeout means no timeout. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
+function inheritedEnv(withheld: readonly string[]): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of withheld) delete env[name];
+  return env;
+}
+
 /**
  * Run one hook and report how it ended.
  *
@@ -114,7 +122,7 @@ export function runHook(request: HookRequest): Promise<HookOutcome> {
     child = spawn('/bin/sh', ['-c', command], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...request.env },
+      env: { ...inheritedEnv(request.withheldEnv ?? []), ...request.env },
     });
   } catch (error) {
     // Synchronous failures: e.g. a NUL byte in the command or in an environment value.

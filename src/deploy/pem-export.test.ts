@@ -294,6 +294,11 @@ describe('exportPem', () => {
     expect((await readdir(join(out, '.versions', 'a'))).sort()).toEqual(['4', '5']);
   });
 
+  // Node's recursive mkdir retried /proc/x forever (mkdir answers ENOENT there while /proc exists).
+  it.each(['/proc/acmectl-test', '/proc/self/acmectl-test/live'])('fails, and returns, when <out> (%s) cannot be created', async (out) => {
+    await expect(exportPem({ outDir: out, name: 'a', version: '1', files: pemFiles('1') })).rejects.toThrow(OperationError);
+  }, 10_000);
+
   it('re-exporting the linked version with identical content is a no-op that returns the paths', async () => {
     const out = join(root, 'live');
     const first = await exportPem({ outDir: out, name: 'a', version: '3', files: pemFiles('3') });
@@ -303,8 +308,8 @@ describe('exportPem', () => {
     expect(second).toEqual(first);
     expect((await stat(second.privkey)).ino).toBe(inodeBefore);
     // Only looks: nothing created, written, renamed or removed.
-    expect(new Set(counting.calls)).toEqual(new Set(['mkdir', 'lstat', 'readlink', 'readFile']));
-    expect(counting.calls.filter((op) => op === 'mkdir')).toHaveLength(1); // mkdir -p of the existing <out>
+    expect(new Set(counting.calls)).toEqual(new Set(['stat', 'lstat', 'readlink', 'readFile']));
+    expect(counting.calls.filter((op) => op === 'stat')).toHaveLength(1); // <out> exists: nothing to create
   });
 
   it('repairs a linked version whose files were edited, without modifying the served directory in place', async () => {
@@ -385,7 +390,7 @@ describe('exportPem', () => {
     const second = await exportPem({ ...request, extraFiles: extraFiles('3') }, counting.fs);
     expect(second).toEqual(first);
     expect((await stat(second.pkcs12!)).ino).toBe(inodeBefore);
-    expect(new Set(counting.calls)).toEqual(new Set(['mkdir', 'lstat', 'readlink', 'readFile']));
+    expect(new Set(counting.calls)).toEqual(new Set(['stat', 'lstat', 'readlink', 'readFile']));
     expect(await readlink(join(out, 'a'))).toBe('.versions/a/3');
   });
 
@@ -558,7 +563,7 @@ describe('exportPem interrupted at every file-system operation', () => {
   it('replacing v1 by v2 always leaves v1 complete or v2 complete', async () => {
     const calls = await countOperations(setUpV1);
     // Every kind of step is among those interrupted below.
-    const kinds = ['mkdir', 'lstat', 'readlink', 'rm', 'chmod', 'open', 'fchmod', 'write', 'fsync', 'close', 'rename'];
+    const kinds = ['stat', 'mkdir', 'lstat', 'readlink', 'rm', 'chmod', 'open', 'fchmod', 'write', 'fsync', 'close', 'rename'];
     expect(new Set(calls)).toEqual(new Set([...kinds, 'symlink', 'readdir']));
     const seen = new Set<string>();
     await forEveryFault(calls, async (out, faulty, where) => {

@@ -18,10 +18,11 @@
  * be serialised by the caller (the certificate's store lock does that).
  */
 import { randomBytes } from 'node:crypto';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AcmectlError, OperationError, UsageError } from '../domain/errors.js';
 import { describeError, fsyncDirectory, writeFileAtomic } from './atomic-file.js';
 import { errorCode, nodeExportFs, type ExportFs } from './export-fs.js';
+import { makeDurableDirectories } from './make-directories.js';
 import type { PemFiles } from '../pki/pem-files.js';
 import { DEFAULT_KEY_ACCESS, directoryModeFor, type KeyAccess } from './key-access.js';
 
@@ -221,7 +222,7 @@ async function exportVersion(
   planned: readonly PlannedFile[],
   access: KeyAccess,
 ): Promise<void> {
-  await ensureDirectory(fs, outDir);
+  await makeDurableDirectories(fs, outDir, DIRECTORY_MODE);
   const directoryAccess = { mode: directoryModeFor(access.mode), gid: access.gid };
   const linkPath = join(outDir, name);
   const before = await inspectLinkPath(fs, linkPath, name);
@@ -237,7 +238,7 @@ async function exportVersion(
   }
   const versionDir = join(nameVersionsDir, versionDirName);
 
-  await ensureDirectory(fs, nameVersionsDir);
+  await makeDurableDirectories(fs, nameVersionsDir, DIRECTORY_MODE);
   // The directories on the way to the key files let through whom the key mode lets read (and no one else).
   await openOutDirectoryTo(fs, outDir, directoryAccess);
   await applyAccess(fs, dirname(nameVersionsDir), directoryAccess);
@@ -408,35 +409,6 @@ async function openOutDirectoryTo(fs: ExportFs, outDir: string, access: KeyAcces
   const stats = await fs.stat(outDir);
   if ((stats.mode & traverse) !== traverse) await fs.chmod(outDir, (stats.mode & 0o7777) | traverse);
   if (access.gid !== null && stats.gid !== access.gid) await fs.chown(outDir, access.gid);
-}
-
-/**
- * Create `path` and missing parents with mode 0700 (exactly, whatever the umask). An existing directory is
- * left as it is. Each created directory's entry is fsynced in its parent before anything goes into it.
- */
-async function ensureDirectory(fs: ExportFs, path: string): Promise<void> {
-  let firstCreated: string | undefined;
-  try {
-    firstCreated = await fs.mkdir(path, { recursive: true, mode: DIRECTORY_MODE });
-  } catch (error) {
-    const code = errorCode(error);
-    if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new OperationError(`cannot create the directory ${path}: a file that is not a directory is in the way`, {
-        hint: 'move that file away or export to another directory with --out',
-        cause: error,
-      });
-    }
-    throw error;
-  }
-  if (firstCreated === undefined) return;
-  const created = [firstCreated];
-  for (const segment of relative(firstCreated, path).split(sep).filter((part) => part !== '')) {
-    created.push(join(created[created.length - 1]!, segment));
-  }
-  for (const dir of created) await fs.chmod(dir, DIRECTORY_MODE);
-  await fsyncDirectory(dirname(firstCreated), fs);
-  // The deepest directory is fsynced by whoever puts something into it.
-  for (const dir of created.slice(0, -1)) await fsyncDirectory(dir, fs);
 }
 
 /**

@@ -6,7 +6,7 @@
  * the file locked waits up to 5 s (busy_timeout) before the operation fails with an OperationError.
  * WAL mode lets readers proceed while a writer holds the lock.
  */
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AcmectlError, OperationError } from '../domain/errors.js';
@@ -257,22 +257,39 @@ function migrate(db: Database.Database, file: string): void {
   }).immediate();
 }
 
-/** Creates `dir` and any missing parents with mode 0700 (chmod as well, so the umask cannot widen it). */
+/**
+ * Creates `dir` and any missing parents with mode 0700 (chmod as well, so the umask cannot widen it). Each
+ * missing directory is created once, top-down: Node's recursive mkdir retries for as long as mkdir answers
+ * ENOENT while the parent exists, which is what /proc answers (`ACMECTL_HOME=/proc/x` spun forever, and being
+ * synchronous, not even SIGTERM's handler could run).
+ */
 function createPrivateDirectory(dir: string): void {
-  let firstCreated: string | undefined;
-  try {
-    firstCreated = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    // Node reports a file in the way as "EEXIST ... mkdir", which reads as if nothing were wrong.
-    if (codeOf(error) === 'EEXIST' || codeOf(error) === 'ENOTDIR') {
-      throw new Error(`${dir}, or one of its parents, exists and is not a directory`, { cause: error });
-    }
-    throw error;
-  }
-  if (firstCreated === undefined) return;
+  const missing: string[] = [];
   for (let current = dir; ; current = dirname(current)) {
+    const kind = kindOf(current);
+    if (kind === 'directory') break;
+    if (kind === 'other') throw new Error(`${dir}, or one of its parents, exists and is not a directory`);
+    if (dirname(current) === current) throw new Error(`cannot create ${dir}: its root does not exist`);
+    missing.unshift(current);
+  }
+  for (const current of missing) {
+    try {
+      mkdirSync(current, { mode: 0o700 });
+    } catch (error) {
+      if (codeOf(error) === 'EEXIST' && kindOf(current) === 'directory') continue; // another process made it meanwhile
+      throw error;
+    }
     chmodSync(current, 0o700);
-    if (current === firstCreated || current === dirname(current)) break;
+  }
+}
+
+/** What is at `path`, following links; a path under a file counts as missing (the file is found further up). */
+function kindOf(path: string): 'directory' | 'missing' | 'other' {
+  try {
+    return statSync(path).isDirectory() ? 'directory' : 'other';
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return 'missing';
+    throw error;
   }
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../domain/errors.js';
+import { visibleText } from '../domain/visible-text.js';
 
 /**
  * Options every network store takes from its URL's query (docs/cli.md#store-urls), e.g.
@@ -32,12 +33,12 @@ export function networkOptions(url: URL, context: StoreOpenContext, what: string
   let timeoutMs = 5000;
   if (timeout !== null) {
     if (!/^\d+$/.test(timeout) || Number(timeout) < 1 || Number(timeout) > 600_000) {
-      throw new UsageError(`${what} store URL: timeout must be milliseconds from 1 to 600000, got "${timeout}"`);
+      throw new UsageError(`${what} store URL: timeout must be milliseconds from 1 to 600000, got "${visibleText(timeout, 100)}"`);
     }
     timeoutMs = Number(timeout);
   }
   if (tlsVerify !== null && !['true', 'false', '1', '0'].includes(tlsVerify)) {
-    throw new UsageError(`${what} store URL: tls_verify must be true or false, got "${tlsVerify}"`);
+    throw new UsageError(`${what} store URL: tls_verify must be true or false, got "${visibleText(tlsVerify, 100)}"`);
   }
   return {
     timeoutMs,
@@ -89,6 +90,6 @@ export function redactStoreUrl(text: string): string {
 /** Rejects query parameters the backend does not know, so a typo (`?tls_verfy=false`) is not silently ignored. */
 export function checkKnownParameters(url: URL, known: readonly string[], what: string): void {
   for (const name of url.searchParams.keys()) {
-    if (!known.includes(name)) throw new UsageError(`${what} store URL: unknown parameter "${name}"`, { hint: `known: ${known.join(', ')}` });
+    if (!known.includes(name)) throw new UsageError(`${what} store URL: unknown parameter "${visibleText(name, 100)}"`, { hint: `known: ${known.join(', ')}` });
   }
 }

@@ -79,6 +79,29 @@ describe('hooks', () => {
     expect(hook.runs().length).toBe(afterIssue + runs.length);
   });
 
+  it('runs hooks without the secrets acmectl was given in the environment', async () => {
+    const home = newHome();
+    const hook = recordingHook(home);
+    expect((await issue(home, 'secret-env.example.test')).code).toBe(0);
+    const secrets = {
+      ACMECTL_EAB_HMAC_KEY: 'eab-S3CRET',
+      ACMECTL_STORE_PASSWORD: 'store-S3CRET',
+      ACMECTL_STORE_TOKEN: 'token-S3CRET',
+      ACMECTL_STORE_SECRET_ID: 'secret-id-S3CRET',
+      ACMECTL_PKCS12_PASSWORD: 'p12-S3CRET',
+    };
+    const args = ['renew', '--no-random-sleep', '--force', ...pebbleArgs(pebble), '--pre-hook', hook.command('pre'), '--deploy-hook', hook.command('deploy'), '--post-hook', hook.command('post')];
+    const result = await runCli(args, { home, env: { ...secrets, ACMECTL_HOOK_TIMEOUT: '60' } });
+    expect(result.code).toBe(0);
+    const runs = hook.runs();
+    expect(runs.map((r) => r.kind)).toEqual(['pre', 'deploy', 'post']);
+    for (const run of runs) {
+      for (const name of Object.keys(secrets)) expect(run, `${run.kind} hook`).not.toHaveProperty(name);
+      expect(JSON.stringify(run)).not.toMatch(/S3CRET/);
+      expect(run.ACMECTL_HOOK_TIMEOUT).toBe('60'); // what is not a secret is passed on
+    }
+  });
+
   it('reports a failing deploy hook with its exit code and output, exits 1, and keeps the new certificate', async () => {
     const home = newHome();
     expect((await issue(home, 'fail-hook.example.test')).code).toBe(0);

@@ -129,6 +129,22 @@ describe('the random wait of renew', () => {
     }
   });
 
+  it('follows ACMECTL_DAYS and ACMECTL_NO_RANDOM_SLEEP from the environment, as cron jobs and systemd units set them', async () => {
+    const before = await serial();
+    // The cron case (off a terminal, nothing named or forced), made due and without a wait by the environment alone.
+    const result = await runCli(['renew'], { home, env: { ACMECTL_DAYS: '3650', ACMECTL_NO_RANDOM_SLEEP: '1' }, timeoutMs: 45_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/waiting/);
+    expect(result.stdout).toMatch(/1 renewed/);
+    expect(await serial()).not.toBe(before);
+  });
+
+  it('refuses a value of the environment it cannot use, naming the variable (exit 2)', async () => {
+    const result = await runCli(['renew'], { home, env: { ACMECTL_DAYS: 'abc' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: environment variable ACMECTL_DAYS: expected a whole number from 0 to 3650, got "abc"$/m);
+  });
+
   it('happens with --random-sleep even for a named certificate', async () => {
     const line = await firstMessageLine(['renew', 'wait.example.test', '--force', '--random-sleep']);
     expect(line).toMatch(/^waiting \d{1,3} s before contacting the CA/);

@@ -67,6 +67,19 @@ describe('SqliteStore files', () => {
     }
   });
 
+  // Node's recursive mkdir spun forever where mkdir answers ENOENT (synchronously: not even SIGTERM's handler ran),
+  // so the built code is tried in a child process that a time limit can end.
+  it.each(['/proc/acmectl-test/acmectl.db', '/proc/self/acmectl-test/sub/acmectl.db'])('fails, and returns, when the directory of %s cannot be created', (path) => {
+    const script = `
+      const { openStore } = await import(${JSON.stringify(join(PROJECT_ROOT, 'dist/store/open.js'))});
+      const error = await openStore(process.argv[1]).then(() => null, (failure) => failure);
+      console.log(JSON.stringify(error && { name: error.name, message: error.message }));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script, `sqlite:${path}`], { encoding: 'utf8', timeout: 15_000, killSignal: 'SIGKILL' });
+    expect(child.signal, 'still creating the directory after 15 s').toBeNull();
+    expect(JSON.parse(child.stdout)).toMatchObject({ name: 'OperationError', message: expect.stringMatching(/ENOENT/) });
+  });
+
   it('leaves an existing directory’s mode alone', async () => {
     const path = freshPath();
     const store = await SqliteStore.open(path);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/open.js';
@@ -55,4 +56,19 @@ export function treeSnapshot(dir: string): Record<string, string> {
         : `${(stat.mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
   }
   return snapshot;
+}
+
+/**
+ * Every row of every table of a SQLite store, lock leases and fence counters included (which `store.list`
+ * does not show): taking a lock is a write too. Read-only; null when the file does not exist.
+ */
+export function sqliteDump(dbPath: string): Record<string, unknown[]> | null {
+  if (!existsSync(dbPath)) return null;
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all() as string[];
+    return Object.fromEntries(tables.map((table) => [table, db.prepare(`SELECT * FROM "${table}" ORDER BY 1`).all()]));
+  } finally {
+    db.close();
+  }
 }

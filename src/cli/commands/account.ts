@@ -7,6 +7,7 @@ import type { AccountSelector, PendingKeyOutcome } from '../../core/account-life
 import { accountKey, findAccountEntry, listAccounts, readAccountEntry, registerAccount } from '../../core/accounts.js';
 import type { AccountRecord } from '../../core/accounts.js';
 import { UsageError } from '../../domain/errors.js';
+import { visibleText } from '../../domain/visible-text.js';
 import type { CaConnectorOptions } from '../../core/issue-request.js';
 import type { Store } from '../../store/store.js';
 import { caConnector } from '../ca-connector.js';
@@ -207,7 +208,7 @@ function checkCurrentEmail(email: string): string {
   try {
     return checkEmail(email)!;
   } catch {
-    throw new UsageError(`--current-email "${email}" is not an email address`);
+    throw new UsageError(`--current-email "${visibleText(email, 200)}" is not an email address`);
   }
 }
 

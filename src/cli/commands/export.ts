@@ -2,9 +2,11 @@ import { resolve } from 'node:path';
 import { exportCertificate } from '../../core/certificate-admin.js';
 import { checkCertificateName, exportDirectoryOf } from '../../core/certificate-record.js';
 import { UsageError } from '../../domain/errors.js';
+import { visibleText } from '../../domain/visible-text.js';
 import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
+import { checkPathText } from '../inputs.js';
 import { openStoreHolding } from '../run-store.js';
 
 export interface ExportOptions {
@@ -21,6 +23,7 @@ export interface ExportOptions {
 export const exportCommand: Command<ExportOptions> = async ({ args, options, global, reporter, signal }) => {
   const name = checkCertificateName(args[0]!);
   const version = options.version === undefined ? undefined : parseVersion(options.version);
+  const out = options.out === undefined ? undefined : resolve(checkPathText(options.out, '--out'));
   const ctx = await buildContext(global, {}, reporter, signal);
   const formats = options.format === undefined ? undefined : parseExportFormats(options.format);
   const passwordFile = options.passwordFile === undefined ? undefined : resolve(options.passwordFile);
@@ -30,7 +33,7 @@ export const exportCommand: Command<ExportOptions> = async ({ args, options, glo
     const { record, version: written, paths } = await exportCertificate(store, name, version, (found) => {
       const chosen = formats ?? found.settings.formats;
       return {
-        outDir: options.out === undefined ? exportDirectoryOf(found.settings, resolve(ctx.exportDir)) : resolve(options.out),
+        outDir: out ?? exportDirectoryOf(found.settings, resolve(ctx.exportDir)),
         formats: chosen,
         pkcs12Password: () => readPkcs12Password({ passwordFile: passwordFile ?? found.settings.pkcs12PasswordFile, env: process.env }),
       };
@@ -48,6 +51,6 @@ export const exportCommand: Command<ExportOptions> = async ({ args, options, glo
 };
 
 function parseVersion(text: string): number {
-  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`--version takes a version number (see acmectl show), got "${text}"`);
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`--version takes a version number (see acmectl show), got "${visibleText(text, 100)}"`);
   return Number(text);
 }

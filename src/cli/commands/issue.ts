@@ -15,12 +15,13 @@ import type { Identifier } from '../../domain/identifiers.js';
 import { orderDirectory } from '../../core/order-directory.js';
 import { daysLeft } from '../../core/renewal-window.js';
 import type { RunItemResult, RunSummary } from '../../core/renewal-run.js';
+import { prepareExportDirectory } from '../../deploy/export-directory.js';
 import { parseExportFormats, readPkcs12Password } from '../../deploy/formats.js';
 import type { Command } from '../command.js';
-import { buildContext } from '../context.js';
+import { buildContext, settingSourceLabel } from '../context.js';
 import type { Context } from '../context.js';
 import { parseKeyMode, resolveGroup } from '../../deploy/key-access.js';
-import { checkDirectory, checkEab, checkEmail, checkListenAddresses, checkPreferredChain, NO_EMAIL_WARNING } from '../inputs.js';
+import { checkDirectory, checkEab, checkPathText, checkEmail, checkListenAddresses, checkPreferredChain, NO_EMAIL_WARNING } from '../inputs.js';
 import type { Reporter } from '../reporter.js';
 import { reportHookFailures } from '../hook-report.js';
 import { eabSource } from '../eab-source.js';
@@ -102,6 +103,7 @@ export const issue: Command<IssueOptions> = async ({ args, options, global, repo
     });
   }
 
+  if (!dryRun) await prepareExportDirectory(checkPathText(ctx.exportDir, settingSourceLabel(ctx, 'out', 'the export directory')), settingSourceLabel(ctx, 'out', 'the export directory'));
   // The profile is checked against what the CA offers before an order is spent on it.
   if (renewal.profile !== null) await checkProfileOffered(ctx, orderFrom, renewal.profile, caBundlePem ?? existing?.settings.caBundlePem ?? null);
 

@@ -3,6 +3,7 @@ import { readAllCertificates, summarize } from '../../core/certificate-list.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { writeFileAtomic } from '../../deploy/atomic-file.js';
 import { UsageError } from '../../domain/errors.js';
+import { visibleText } from '../../domain/visible-text.js';
 import type { Command } from '../command.js';
 import { buildContext } from '../context.js';
 import { prometheusMetrics } from '../prometheus-metrics.js';
@@ -78,6 +79,6 @@ export const list: Command<ListOptions> = async ({ options, global, reporter, si
 };
 
 function parseDays(text: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`--expiring takes a number of days, got "${text}"`);
+  if (!/^\d+$/.test(text)) throw new UsageError(`--expiring takes a number of days, got "${visibleText(text, 100)}"`);
   return Number(text);
 }

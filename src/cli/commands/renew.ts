@@ -3,7 +3,7 @@ import type { FlagValues } from '../../config/resolve.js';
 import { readAllCertificates, readCertificate, unknownCertificate } from '../../core/certificate-list.js';
 import { checkCertificateName } from '../../core/certificate-record.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
-import { OperationError, UsageError } from '../../domain/errors.js';
+import { OperationError } from '../../domain/errors.js';
 import { fetchRenewalInfo } from '../../acme/ari.js';
 import { CaClient } from '../../acme/client.js';
 import { abortableSleep } from '../../acme/polling.js';
@@ -61,10 +61,12 @@ export function wantsRandomSleep(flag: boolean | undefined, run: { interactive: 
 export const renew: Command<RenewOptions> = async ({ args, options, global, reporter, signal }) => {
   const startedAt = new Date();
   const names = args.map(checkCertificateName);
-  const days = options.days === undefined ? undefined : parseDays(options.days);
-  const { days: _days, force, dryRun, runDeployHooks, randomSleep, preflight, ...settingFlags } = options;
+  const { force, dryRun, runDeployHooks, preflight, ...settingFlags } = options;
+  // --days and --[no-]random-sleep are settings: also ACMECTL_DAYS, ACMECTL_NO_RANDOM_SLEEP or the config file.
   const probeWebroot = preflight === false ? null : webrootProber(signal);
   const ctx = await buildContext(global, settingFlags, reporter, signal);
+  const days = ctx.settings.days ?? undefined;
+  const randomSleep = ctx.settings.randomSleep ?? undefined;
   const caBundlePem = ctx.caBundlePem() ?? null;
   if (!ctx.storeMayHoldData()) {
     if (names.length > 0) throw unknownCertificate(names[0]!);
@@ -244,8 +246,3 @@ function prefixError(name: string, error: unknown): unknown {
   return new Error(`${name}: ${String(error)}`);
 }
 
-
-function parseDays(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 3650) throw new UsageError(`--days takes a number of days (0 to 3650), got "${text}"`);
-  return Number(text);
-}

@@ -18,6 +18,7 @@
  *   timeout, tls_verify, servername (tls_server_name)      see url-options.ts; host, port, https, kv_path: the URL
  */
 import { UsageError } from '../../domain/errors.js';
+import { visibleText } from '../../domain/visible-text.js';
 import { checkKnownParameters, networkOptions, redactStoreUrl, storeSecret } from '../url-options.js';
 import type { NetworkOptions, StoreOpenContext } from '../url-options.js';
 
@@ -168,7 +169,7 @@ export function parseVaultUrl(url: string, context: StoreOpenContext): VaultStor
 
   const method = parsed.searchParams.get('auth') ?? 'token';
   if (!isAuthMethod(method)) {
-    return fail(`auth must be token, approle or kubernetes, got "${method}"`);
+    return fail(`auth must be token, approle or kubernetes, got "${visibleText(method, 100)}"`);
   }
   for (const name of parsed.searchParams.keys()) {
     const owners = AUTH_METHODS.filter((other) => PARAMETERS_OF[other].includes(name));
