@@ -7,7 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Command as Commander } from 'commander';
@@ -16,7 +17,7 @@ import { freePort, startPebble, withPebble } from '../support/pebble.js';
 import type { PebbleHandle } from '../support/pebble.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { BIN, cliEnv, pebbleArgs, runCli } from '../support/cli.js';
-import { describeErrors, documentSchema, schemaValidator } from '../support/json-schemas.js';
+import { describeErrors, documentSchema, SCHEMA_ID_BASE, schemaValidator } from '../support/json-schemas.js';
 import { tempDir } from '../support/temp-dir.js';
 
 /** A parsed document, read field by field. */
@@ -131,6 +132,49 @@ describe('acmectl --json, every command against its schema in docs/json/', () =>
     expect(readFileSync(output, 'utf8')).toContain('acmectl_certificates 2');
   });
 
+  it('import certbot --dry-run: one lineage to import with its account and mapped settings, two left alone with the reason', async () => {
+    const certbot = certbotLayout(join(home, 'letsencrypt'));
+    const planned = await json('import certbot', [certbot, '--dry-run'], { code: 0 });
+    expect(planned).toMatchObject({ ok: true, dryRun: true, directory: certbot, nextSteps: [], accounts: [{ certbotId: CERTBOT_ACCOUNT, action: 'import' }] });
+    expect(planned.certbotHookScripts).toEqual([{ kind: 'deploy', path: join(certbot, 'renewal-hooks', 'deploy', 'reload.sh') }]);
+    const byName = new Map(planned.lineages.map((l: Json) => [l.name, l]));
+    expect(byName.get('adoptable.json.test')).toMatchObject({ action: 'import', reason: null, domains: expect.arrayContaining([MAIN, `www.${MAIN}`, `api.${MAIN}`]), settings: { challenge: 'standalone', hooks: { deploy: 'systemctl reload nginx' } } });
+    expect(byName.get('by-hand.json.test')).toMatchObject({ action: 'skipped', reason: expect.stringContaining('manual'), current: { version: 1 }, settings: null });
+    expect(byName.get('no-archive.json.test')).toMatchObject({ action: 'skipped', reason: expect.stringMatching(/archive/), current: null });
+    // A dry run writes nothing: the store still holds only the certificates issued here.
+    expect((await json('list', [], { code: 0 })).certificates.map((c: Json) => c.name)).toEqual([HOOKED, MAIN]);
+  });
+
+  it('doctor: its report, with ok false and exit 1 when a check fails (a standalone certificate\'s port is taken)', async () => {
+    // This machine's checks may fail here (a port or a directory of the host): the document is valid either way.
+    const general = await runCli(['doctor', '--http-port', String(await freePort()), '--http-address', '127.0.0.1', ...pebbleArgs(pebble), '--json'], { home });
+    const report = checkDocument('doctor', general);
+    expect(report.ok, general.stdout).toBe(general.code === 0);
+    expect(report.cas.map((ca: Json) => ca.server)).toEqual([pebble.directoryUrl]);
+    expect(report.checks.map((c: Json) => c.certificate)).toEqual(expect.arrayContaining([null, MAIN, HOOKED]));
+
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(pebble.httpPort, '127.0.0.1', resolve));
+    try {
+      const failed = await json('doctor', [MAIN], { code: 1 });
+      expect(failed.ok).toBe(false);
+      expect(failed.checks).toContainEqual(expect.objectContaining({ name: 'http-port', certificate: MAIN, verdict: 'fail', fix: expect.any(String) }));
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('schedule install --cron, again (refused: exit 1), status, remove, all under --root', async () => {
+    const root = join(home, 'schedule-root');
+    const installed = await json('schedule install', ['--cron', '--root', root], { code: 0 });
+    expect(installed).toEqual({ ok: true, method: 'cron', files: [join(root, 'etc', 'cron.d', 'acmectl')], activated: true, nextSteps: [] });
+    expect((await json('schedule install', ['--cron', '--root', root], { code: 1 })).error.message).toMatch(/already installed/);
+    const status = await json('schedule status', ['--root', root], { code: 0 });
+    expect(status).toMatchObject({ schedules: [{ client: 'acmectl', kind: 'cron', path: installed.files[0] }], nextRun: expect.any(String), lastRun: { exitCode: 1 } });
+    expect(await json('schedule remove', ['--root', root], { code: 0 })).toEqual({ ok: true, removed: installed.files });
+    expect(await json('schedule status', ['--root', root], { code: 0 })).toMatchObject({ schedules: [], nextRun: null });
+  });
+
   it('show, show --pem, export (also an earlier version and --format combined)', async () => {
     const shown = await json('show', [MAIN], { code: 0 });
     expect(shown).toMatchObject({ name: MAIN, status: 'valid', version: 4, renewalInfo: null, lastAttempt: { ok: true } });
@@ -228,8 +272,8 @@ describe('acmectl --json, every command against its schema in docs/json/', () =>
     expect(checkDocument('account register', register).error.exitCode).toBe(1);
   });
 
-  // Input the command itself refuses (exit 2, nothing sent or written) is the error document too.
-  // (`completion`'s only input, the shell, is checked by the argument parser, whose errors are not JSON yet.)
+  // Input the command itself refuses (exit 2, nothing sent or written) is the error document too, and so is
+  // input the argument parser refuses (an unknown option, a missing argument, a value not among the choices).
   const USAGE_ERRORS: [string, string[], Record<string, string>?][] = [
     ['issue', ['not a name!']],
     ['renew', ['--days', 'x']],
@@ -249,19 +293,34 @@ describe('acmectl --json, every command against its schema in docs/json/', () =>
     ['account update', []],
     ['account rollover', ['--email', 'not-an-email']],
     ['account deactivate', []],
+    ['doctor', ['no-such.json.test']],
+    ['import certbot', [home]],
+    ['schedule install', ['--systemd', '--cron']],
+    ['schedule status', ['--root', '']],
+    ['schedule remove', ['--root', '']],
+    ['list', ['--no-such-option']],
+    ['show', []],
+    ['completion', ['tcsh']],
   ];
   it.each(USAGE_ERRORS)('%s with wrong input: the error document, exit 2', async (command, args, env = {}) => {
     const result = await runCli([...command.split(' '), ...args, '--json'], { home, env });
     expect(checkDocument(command, result).error.exitCode, result.stderr).toBe(2);
   });
 
-  it('ran every command of the program tree with a result and (but for completion) with wrong input', () => {
+  it('no command at all, with --json: the error document, exit 2', async () => {
+    const result = await runCli(['--json'], { home });
+    expect(result.code).toBe(2);
+    const validate = ajv.getSchema(`${SCHEMA_ID_BASE}error.json`)!;
+    expect(validate(JSON.parse(result.stdout)), describeErrors(validate.errors)).toBe(true);
+  });
+
+  it('ran every command of the program tree with a result and with wrong input', () => {
     const commands = leafCommands(buildProgram(async () => {}));
     for (const command of commands) {
       const cases = [...(seen.get(command) ?? [])].sort();
-      expect(cases, command).toEqual(expect.arrayContaining(command === 'completion' ? ['result'] : ['result', 'usage error']));
+      expect(cases, command).toEqual(expect.arrayContaining(['result', 'usage error']));
     }
-    expect([...seen.entries()].filter(([, cases]) => cases.has('operational error')).map(([command]) => command).sort()).toEqual(['account register', 'ca', 'issue', 'serve']);
+    expect([...seen.entries()].filter(([, cases]) => cases.has('operational error')).map(([command]) => command).sort()).toEqual(['account register', 'ca', 'issue', 'schedule install', 'serve']);
   });
 });
 
@@ -286,6 +345,40 @@ describe('acmectl --json with a CA that offers ARI and profiles', () => {
     expect(shown).toMatchObject({ renewal: { rule: 'ari' }, renewalInfo: { explanationURL: 'https://ca.example.test/why' }, settings: { profile: 'classic' } });
   });
 });
+
+const CERTBOT_ACCOUNT = '0123abcd';
+
+/**
+ * A minimal certbot configuration directory (/etc/letsencrypt's layout) made of the certificate issued here as
+ * MAIN: adoptable.json.test (standalone, an account of another CA, so nothing clashes with the store's), the
+ * same archive answered by hand (manual: left alone), and a lineage without an archive; a deploy hook script.
+ */
+function certbotLayout(dir: string): string {
+  const caDirectory = 'https://ca.certbot.json.test/directory';
+  const live = join(home, 'live', MAIN);
+  const archive = (name: string): void => {
+    mkdirSync(join(dir, 'archive', name), { recursive: true });
+    for (const file of ['cert', 'chain', 'fullchain', 'privkey']) copyFileSync(join(live, `${file}.pem`), join(dir, 'archive', name, `${file}1.pem`));
+  };
+  const renewal = (name: string, authenticator: string, extra = ''): void =>
+    writeFileSync(join(dir, 'renewal', `${name}.conf`), `version = 2.9.0\narchive_dir = ${join(dir, 'archive', name)}\n\n[renewalparams]\nauthenticator = ${authenticator}\nserver = ${caDirectory}\naccount = ${CERTBOT_ACCOUNT}\n${extra}`);
+  mkdirSync(join(dir, 'renewal'), { recursive: true });
+  archive('adoptable.json.test');
+  renewal('adoptable.json.test', 'standalone', 'renew_hook = systemctl reload nginx\n');
+  archive('by-hand.json.test');
+  renewal('by-hand.json.test', 'manual');
+  renewal('no-archive.json.test', 'standalone');
+
+  const account = join(dir, 'accounts', 'ca.certbot.json.test', 'directory', CERTBOT_ACCOUNT);
+  mkdirSync(account, { recursive: true });
+  writeFileSync(join(account, 'regr.json'), JSON.stringify({ uri: 'https://ca.certbot.json.test/acct/1', body: { contact: ['mailto:certbot@example.com'] } }));
+  writeFileSync(join(account, 'private_key.json'), JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })));
+  writeFileSync(join(account, 'meta.json'), JSON.stringify({ creation_dt: '2025-01-02T03:04:05Z' }));
+  mkdirSync(join(dir, 'renewal-hooks', 'deploy'), { recursive: true });
+  writeFileSync(join(dir, 'renewal-hooks', 'deploy', 'reload.sh'), '#!/bin/sh\n');
+  chmodSync(join(dir, 'renewal-hooks', 'deploy', 'reload.sh'), 0o755);
+  return dir;
+}
 
 function leafCommands(command: Commander, path: string[] = []): string[] {
   return command.commands.filter((c) => c.name() !== 'help').flatMap((c) => (c.commands.length === 0 ? [[...path, c.name()].join(' ')] : leafCommands(c, [...path, c.name()])));
