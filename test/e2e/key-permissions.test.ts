@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPebble } from '../../scripts/lib/pebble.js';
 import type { PebbleHandle } from '../../scripts/lib/pebble.js';
-import { pebbleArgs, runCli } from '../support/cli.js';
+import { BIN, cliEnv, pebbleArgs, runCli } from '../support/cli.js';
 import { tempDir } from '../support/temp-dir.js';
 
 // Debian's base system always has the group "daemon" (gid 1); "nogroup" is another that is not it.
@@ -77,5 +77,24 @@ describe('--key-group and --key-mode', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/order|account/i);
+  });
+});
+
+describe('under umask 000', () => {
+  it('keeps privkey.pem 0600, the directories 0700 and the SQLite store 0600', async () => {
+    // A data directory acmectl creates itself (below a fresh home), so that its own mode is acmectl's doing.
+    const data = join(tempDir('umask'), 'data');
+    const args = ['issue', 'umask.example.test', ...pebbleArgs(pebble), '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1', '--email', 'ops@example.com', '--agree-tos'];
+    const quoted = args.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+    const run = spawnSync('sh', ['-c', `umask 000; exec '${process.execPath}' '${BIN}' ${quoted}`], { env: cliEnv({ home: data }), cwd: dirname(data), encoding: 'utf8', timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+
+    const live = join(data, 'live');
+    const versions = join(live, '.versions', 'umask.example.test');
+    expect(modeOf(join(live, 'umask.example.test', 'privkey.pem'))).toBe(0o600);
+    expect(modeOf(join(versions, '1', 'privkey.pem'))).toBe(0o600);
+    for (const dir of [data, live, join(live, '.versions'), versions, join(versions, '1')]) expect(modeOf(dir), dir).toBe(0o700);
+    for (const file of readdirSync(data).filter((name) => name.startsWith('acmectl.db'))) expect(modeOf(join(data, file)), file).toBe(0o600);
+    expect(readdirSync(data)).toContain('acmectl.db');
   });
 });
