@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/pebble.js';
@@ -261,3 +261,27 @@ describe('5. a malformed ACME object is refused with what is wrong, without a st
     await expectRefused(script, message);
   });
 });
+
+describe('a challenge token that climbs out of the webroot', () => {
+  it.each(['../../x', '../../../../../x', '..', '%2e%2e%2fx', '..\\..\\x', 'a/../../x'])('%j is refused and no file is written outside .well-known/acme-challenge', async (token) => {
+    const { home, before } = homeWithCertificate();
+    const webroot = join(home, 'www', 'site');
+    mkdirSync(webroot, { recursive: true });
+    const snapshot = await before();
+    // Every file outside the store (the store may note the failed attempt): the webroot's parents included.
+    const filesBefore = filesOutsideStore(home);
+    const earlier = ca.requests.length;
+    ca.script = { authorization: altered((body) => ({ ...body, challenges: [{ ...body.challenges[0], token }] })) };
+    const result = await issue(home, ['--force', '-v', '--webroot', webroot, '--no-preflight']);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/the CA sent a malformed http-01 token for hostile\.example\.com; refusing to use it/);
+    expect(result.stderr).not.toMatch(STACK);
+    expect(filesOutsideStore(home)).toEqual(filesBefore);
+    expect(await before()).toEqual(snapshot);
+    expect(ca.requests.slice(earlier).some((request) => /^POST \/chall\//.test(request)), 'no challenge was answered').toBe(false);
+  });
+});
+
+function filesOutsideStore(home: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(treeSnapshot(home)).filter(([path]) => !/^acmectl\.db/.test(path)));
+}
