@@ -19,13 +19,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPebble } from '../../scripts/lib/pebble.js';
 import type { PebbleHandle } from '../../scripts/lib/pebble.js';
+import { certificateKey, decodeRecord } from '../../src/core/certificate-record.js';
+import type { CertificateRecord } from '../../src/core/certificate-record.js';
+import { openStore } from '../../src/store/open.js';
 import { BIN, cliEnv, pebbleArgs, runCli } from '../support/cli.js';
 import { startRedis } from '../support/redis-server.js';
 import type { RedisServerHandle } from '../support/redis-server.js';
 import { tempDir } from '../support/temp-dir.js';
-import { certificateKey, decodeRecord } from '../../src/core/certificate-record.js';
-import type { CertificateRecord } from '../../src/core/certificate-record.js';
-import { openStore } from '../../src/store/open.js';
 
 /** Certificates per store, and runs killed per store (at least): 2 × 15 = 30 kills. */
 const CERTIFICATES = 4;
