@@ -1,3 +1,8 @@
 #!/usr/bin/env node
 // Loads the built entry point and nothing else; `npm install` runs the build (prepare script).
-import '../dist/cli/main.js';
+import module from 'node:module';
+
+// Node 22.1+ caches compiled code on disk (in the OS temp directory), which shortens every later start;
+// on Node 20 the function does not exist and nothing happens.
+module.enableCompileCache?.();
+await import('../dist/cli/main.js');

@@ -20,12 +20,13 @@ export interface PollOptions {
 }
 
 /**
- * Delays between checks: the first re-check comes within 250 ms (a CA like Pebble or a fast production CA
- * has often finished by then), then the delay grows gently — validations commonly take 0.3–3 s, and a
- * doubling schedule would oversleep most of them — up to one check every 5 s. acme-client's own
- * waitForValidStatus starts at 5 s.
+ * Delays between checks: the first re-check comes after 20 ms and three have been made within 170 ms (Pebble
+ * and fast production CAs finish a validation or a finalize in tens of milliseconds; a first re-check at
+ * 100 ms cost up to 200 ms per certificate), then the delay grows gently — validations commonly take 0.3–3 s,
+ * and a doubling schedule would oversleep most of them — up to one check every 5 s. A Retry-After from the
+ * CA always wins over a shorter delay of ours. acme-client's own waitForValidStatus starts at 5 s.
  */
-export const POLL_DELAYS_MS = [100, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000] as const;
+export const POLL_DELAYS_MS = [20, 50, 100, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000] as const;
 
 /**
  * Calls `check` until `settled(value)` holds, waiting per POLL_DELAYS_MS or longer when the server sends

@@ -6,7 +6,9 @@ import { PRESET_NAMES } from '../acme/directory-presets.js';
 import type { Command, CommandInput } from './command.js';
 import type { GlobalOptions } from './context.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 /** Runs a command once the reporter exists (it depends on --json/-q/--no-color, known only after parsing). */
 export type Dispatch = (load: () => Promise<Command<never>>, input: Omit<CommandInput, 'reporter' | 'signal'>) => Promise<void>;

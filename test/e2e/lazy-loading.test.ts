@@ -3,18 +3,22 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const preload = fileURLToPath(new URL('../support/record-loaded-modules.cjs', import.meta.url));
 
 /** Package names the process loaded (a request is a bare name or, for ESM importing CommonJS, a path). */
 async function modulesLoadedBy(args: string[]): Promise<string[]> {
+  return (await runRecordingModules(args)).loaded;
+}
+
+async function runRecordingModules(args: string[]): Promise<{ loaded: string[]; stdout: string }> {
   const home = tempDir('lazy');
   const record = join(home, 'modules.txt');
-  await runCli(args, { home, env: { NODE_OPTIONS: `--require ${preload}`, RECORD_LOADED_MODULES: record } });
+  const { stdout } = await runCli(args, { home, env: { NODE_OPTIONS: `--require ${preload}`, RECORD_LOADED_MODULES: record } });
   const requests = readFileSync(record, 'utf8').split('\n');
-  return [...new Set(requests.map((request) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(request)?.[1] ?? request))];
+  return { stdout, loaded: [...new Set(requests.map((request) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(request)?.[1] ?? request))] };
 }
 
 // Start-up time matters for a tool run from cron and in scripts: each command loads only what it uses.
@@ -29,6 +33,15 @@ describe('lazy loading', () => {
   it('--version loads neither the ACME client, nor SQLite, nor the config loader', async () => {
     const loaded = await modulesLoadedBy(['--version']);
     for (const heavy of ['acme-client', 'better-sqlite3', 'cosmiconfig']) expect(loaded).not.toContain(heavy);
+  });
+
+  it('--version or -V on its own does not even load the argument parser', async () => {
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const { loaded, stdout } = await runRecordingModules([flag]);
+      expect(stdout).toBe(`${version}\n`);
+      expect(loaded).not.toContain('commander');
+    }
   });
 
   it('list does not load the ACME client', async () => {

@@ -1,0 +1,2 @@
+/** acmectl's version, printed by --version; a module of its own so that printing it loads nothing else. */
+export const VERSION = '0.1.0';
