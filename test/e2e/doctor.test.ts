@@ -174,7 +174,8 @@ describe('the webroot preflight of issue', () => {
 
       const ordered = await issue(['--no-preflight']);
       expect(ordered.code).toBe(1);
-      expect(proxy.count('POST', '/order-plz')).toBe(1);
+      // At least one: Pebble rejects a share of nonces on purpose, and a rejected newOrder is sent again.
+      expect(proxy.count('POST', '/order-plz')).toBeGreaterThanOrEqual(1);
       expect(ordered.stderr).toMatch(/validation of pre\.example\.test failed/);
       expect(ordered.stderr).not.toMatch(/webroot probe/);
     } finally {
