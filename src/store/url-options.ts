@@ -73,6 +73,11 @@ export function storeSecret(url: URL, spec: { parameter: string; env: string; fr
 }
 
 /** The URL with its password and secret query parameters replaced by "***", for messages and `config show`. */
+function looksSecret(parameter: string): boolean {
+  const name = parameter.toLowerCase().replace(/[^a-z_]/g, '');
+  return !name.endsWith('_file') && SECRET_PARAMETERS.some((secret) => name.includes(secret));
+}
+
 export function redactStoreUrl(text: string): string {
   let url: URL;
   try {
@@ -83,7 +88,8 @@ export function redactStoreUrl(text: string): string {
   }
   if (url.password) url.password = '***';
   url.hash = ''; // a '#' inside an unescaped secret would otherwise show its tail as a fragment
-  for (const name of SECRET_PARAMETERS) if (url.searchParams.has(name)) url.searchParams.set(name, '***');
+  // Also a mistyped name (`??token=`, `Token=`, ` password=`): it is refused as unknown, in a message that shows it.
+  for (const name of new Set(url.searchParams.keys())) if (looksSecret(name)) url.searchParams.set(name, '***');
   return url.toString().replace(/%2A%2A%2A/g, '***');
 }
 

@@ -23,7 +23,7 @@ const KNOWN_PARAMETERS = ['prefix', 'password_file', 'timeout', 'tls_verify', 's
 
 /**
  * Everything needed to open the redis store, parsed from its URL (no I/O besides reading a password file).
- * Holds the password: never print this object; print `display`.
+ * The password is a non-enumerable property: JSON, util.inspect and test diffs do not show it; print `display`.
  */
 export interface RedisStoreConfig extends NetworkOptions {
   /** The URL with secrets redacted, for messages. */
@@ -88,7 +88,8 @@ export function parseRedisUrl(url: string, context: StoreOpenContext): RedisStor
   // storeSecret percent-decodes the URL password itself; a malformed escape would escape as a URIError.
   decodeUserInfo(parsed.password, 'password', display);
   const password = storeSecret(parsed, { parameter: 'password', env: REDIS_PASSWORD_ENV, fromUserInfo: true }, context);
-  if (password !== undefined) config.password = password;
+  // Not enumerable, as every store's secrets: printing, logging or comparing the config never shows it.
+  if (password !== undefined) Object.defineProperty(config, 'password', { value: password, enumerable: false });
   return config;
 }
 
