@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { WebrootProbeReport } from '../challenge/webroot-probe.js';
 import type { Http01Solver } from '../domain/http01.js';
 import type { ProgressEvent } from '../domain/events.js';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { MemoryStore } from '../store/memory.js';
 import { issueCertificate } from './issue.js';
 import type { IssueRequest } from './issue-request.js';
@@ -65,7 +66,8 @@ async function issueWithProbe(report: WebrootProbeReport): Promise<{ error: unkn
     progress: (event) => events.push(event),
     orderTimeoutMs: 10_000,
     pkcs12Password: () => '',
-    defaultExportDir: '/nonexistent',
+    // A directory of the test's own: the order checks (creates and tries) its export directory before anything.
+    defaultExportDir: tempDir('preflight-out'),
     probeWebroot: probe,
   }).then(
     () => null,
