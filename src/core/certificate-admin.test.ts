@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renewalSettings } from '../../test/support/renewal-settings.js';
 import { sqliteDump } from '../../test/support/store-snapshot.js';
 import { tempDir } from '../../test/support/temp-dir.js';
 import { UsageError } from '../domain/errors.js';
@@ -28,24 +29,7 @@ function record(name: string, current: CertificateVersion): CertificateRecord {
     schema: 1,
     name,
     identifiers: [{ type: 'dns', value: name }],
-    settings: {
-      server: 'https://ca.test/dir',
-      challenge: 'standalone',
-      httpPort: 80,
-      httpAddress: null,
-      webroot: null,
-      out: null,
-      keyType: 'ec256',
-      email: null,
-      hooks: { pre: null, post: null, deploy: null, failure: null },
-      formats: ['pem'],
-      pkcs12PasswordFile: null,
-      caBundlePem: null,
-      profile: null,
-      preferredChain: null,
-      keyGroup: null,
-      keyMode: null,
-    },
+    settings: renewalSettings({ server: 'https://ca.test/dir' }),
     current,
     history: [version(1)],
     createdAt: '2026-01-01T00:00:00.000Z',

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renewalSettings } from '../../test/support/renewal-settings.js';
 import { tempDir } from '../../test/support/temp-dir.js';
 import type { CaClient } from '../acme/client.js';
 import { UsageError } from '../domain/errors.js';
@@ -10,24 +11,7 @@ import type { Store } from '../store/store.js';
 import type { RenewalSettings } from './certificate-record.js';
 import { issueCertificate } from './issue.js';
 
-const settings = (out: string | null): RenewalSettings => ({
-  server: 'https://ca.test/dir',
-  challenge: 'standalone',
-  httpPort: 80,
-  httpAddress: null,
-  webroot: null,
-  out,
-  keyType: 'ec256',
-  email: null,
-  hooks: { pre: null, post: null, deploy: null, failure: null },
-  formats: ['pem'],
-  pkcs12PasswordFile: null,
-  caBundlePem: null,
-  profile: null,
-  preferredChain: null,
-  keyGroup: null,
-  keyMode: null,
-});
+const settings = (out: string | null): RenewalSettings => renewalSettings({ server: 'https://ca.test/dir', out });
 
 async function dump(store: Store): Promise<Record<string, string>> {
   const revisions: Record<string, string> = {};

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { renewalSettings } from '../../test/support/renewal-settings.js';
 import { AbortedError, OperationError } from '../domain/errors.js';
 import { ignoreProgress } from '../domain/events.js';
 import { readDeployedVersion } from '../deploy/deployed-version.js';
@@ -107,24 +108,7 @@ function request(ca: ScriptedCa, overrides: Partial<IssueRequest> = {}): IssueRe
   return {
     name: NAME,
     identifiers: [{ type: 'dns', value: NAME }],
-    settings: {
-      server: ca.directoryUrl,
-      challenge: 'standalone',
-      httpPort: 80,
-      httpAddress: null,
-      webroot: null,
-      out: null,
-      keyType: 'ec256',
-      email: 'ops@example.com',
-      hooks: { pre: null, post: null, deploy: null, failure: null },
-      formats: ['pem'],
-      pkcs12PasswordFile: null,
-      caBundlePem: null,
-      profile: null,
-      preferredChain: null,
-      keyGroup: null,
-      keyMode: null,
-    },
+    settings: renewalSettings({ server: ca.directoryUrl, email: 'ops@example.com' }),
     force: false,
     account: { email: 'ops@example.com', agreeTos: true, eab: null },
     ...overrides,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { renewalSettings } from '../../test/support/renewal-settings.js';
 import { tempDir } from '../../test/support/temp-dir.js';
 import type { CaClient } from '../acme/client.js';
 import { AcmeProblemError, CaStatusError } from '../acme/problem.js';
@@ -27,24 +28,7 @@ function record(overrides: Partial<CertificateRecord> = {}, notAfter = LATER(-60
     schema: 1,
     name: 'a.example',
     identifiers: [{ type: 'dns', value: 'a.example' }],
-    settings: {
-      server: CA,
-      challenge: 'standalone',
-      httpPort: 80,
-      httpAddress: null,
-      webroot: null,
-      out: null,
-      keyType: 'ec256',
-      email: 'ops@example.com',
-      hooks: { pre: null, post: null, deploy: null, failure: null },
-      formats: ['pem'],
-      pkcs12PasswordFile: null,
-      caBundlePem: null,
-      profile: null,
-      preferredChain: null,
-      keyGroup: null,
-      keyMode: null,
-    },
+    settings: renewalSettings({ server: CA, email: 'ops@example.com' }),
     current: { version: 1, serial: '01', notBefore: LATER(-90 * 86_400).toISOString(), notAfter: notAfter.toISOString(), issuer: 'Test CA', issuedAt: LATER(-90 * 86_400).toISOString(), certPem: 'PEM', chainPem: '', keyPem: 'KEY', fence: '1' },
     history: [],
     createdAt: NOW.toISOString(),

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renewalSettings } from '../../test/support/renewal-settings.js';
 import { AcmeProblemError } from '../acme/problem.js';
 import type { SolverPool } from '../challenge/solver-pool.js';
 import { runHook } from '../deploy/hooks.js';
@@ -24,24 +25,7 @@ function request(ca: ScriptedCa, name: string, hooks: Partial<RenewalSettings['h
   return {
     name,
     identifiers: [{ type: 'dns', value: name }],
-    settings: {
-      server: ca.directoryUrl,
-      challenge: 'standalone',
-      httpPort: 80,
-      httpAddress: null,
-      webroot: null,
-      out: null,
-      keyType: 'ec256',
-      email: null,
-      hooks: { pre: null, post: null, deploy: null, failure: null, ...hooks },
-      formats: ['pem'],
-      pkcs12PasswordFile: null,
-      caBundlePem: null,
-      profile: null,
-      preferredChain: null,
-      keyGroup: null,
-      keyMode: null,
-    },
+    settings: renewalSettings({ server: ca.directoryUrl, hooks: { pre: null, post: null, deploy: null, failure: null, ...hooks } }),
     force: false,
     account: { email: null, agreeTos: true, eab: null },
   };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { renewalSettings } from '../../test/support/renewal-settings.js';
 import type { WebrootProbeReport } from '../challenge/webroot-probe.js';
 import type { Http01Solver } from '../domain/http01.js';
 import type { ProgressEvent } from '../domain/events.js';
@@ -23,24 +24,7 @@ function request(): IssueRequest {
   return {
     name: 'www.example',
     identifiers: [{ type: 'dns', value: 'www.example' }],
-    settings: {
-      server: 'https://ca.example/dir',
-      challenge: 'webroot',
-      httpPort: 80,
-      httpAddress: null,
-      webroot: '/var/www',
-      out: null,
-      keyType: 'ec256',
-      email: null,
-      hooks: { pre: null, post: null, deploy: null, failure: null },
-      formats: ['pem'],
-      pkcs12PasswordFile: null,
-      caBundlePem: null,
-      profile: null,
-      preferredChain: null,
-    keyGroup: null,
-    keyMode: null,
-    },
+    settings: renewalSettings({ server: 'https://ca.example/dir', challenge: 'webroot', webroot: '/var/www' }),
     force: false,
     account: { email: null, agreeTos: true, eab: null },
   };

@@ -11,6 +11,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { renewalSettings } from '../support/renewal-settings.js';
 import { accountKey } from '../../src/core/accounts.js';
 import { certificateKey, encodeRecord } from '../../src/core/certificate-record.js';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
@@ -452,24 +453,7 @@ function keptRecord(): CertificateRecord {
     schema: 1,
     name: KEPT,
     identifiers: [{ type: 'dns', value: KEPT }],
-    settings: {
-      server: CA,
-      challenge: 'standalone',
-      httpPort: 80,
-      httpAddress: null,
-      webroot: null,
-      out: null,
-      keyType: 'ec256',
-      email: 'ops@example.com',
-      hooks: { pre: null, post: null, deploy: null, failure: null },
-      formats: ['pem'],
-      pkcs12PasswordFile: null,
-      caBundlePem: null,
-      profile: null,
-      preferredChain: null,
-      keyGroup: null,
-      keyMode: null,
-    },
+    settings: renewalSettings({ server: CA, email: 'ops@example.com' }),
     current: version,
     history: [],
     createdAt: version.issuedAt,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { renewalSettings } from '../support/renewal-settings.js';
 import { certificateKey, encodeRecord } from '../../src/core/certificate-record.js';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
 import { openStore } from '../../src/store/open.js';
@@ -48,24 +49,7 @@ function record(name: string, certPem: string, keyPem: string, notBefore: Date, 
     schema: 1,
     name,
     identifiers: [{ type: 'dns', value: name }],
-    settings: {
-      server: CA,
-      challenge: 'standalone',
-      httpPort: 80,
-      httpAddress: null,
-      webroot: null,
-      out: null,
-      keyType: 'ec256',
-      email: null,
-      hooks: { pre: null, post: null, deploy: null, failure: null },
-      formats: ['pem'],
-      pkcs12PasswordFile: null,
-      caBundlePem: null,
-      profile: null,
-      preferredChain: null,
-      keyGroup: null,
-      keyMode: null,
-    },
+    settings: renewalSettings({ server: CA }),
     current: { version: 1, serial, notBefore: notBefore.toISOString(), notAfter: notAfter.toISOString(), issuer: 'Metadata Test CA', issuedAt, certPem, chainPem: '', keyPem, fence: '1' },
     history: [],
     createdAt: issuedAt,
