@@ -7,11 +7,11 @@ import { allowedOrigins, checkOnCaOrigin } from './ca-origins.js';
 import { linkUrls } from './link-header.js';
 import { AcmeProblemError, CaStatusError, isAcmeProblem } from './problem.js';
 import { shortProblemType } from '../domain/problem-type.js';
-import { parseRetryAfter } from './polling.js';
+import { abortableSleep, parseRetryAfter } from './polling.js';
 import type { PollResult } from './polling.js';
 import { retryAfterUntil } from './retry-after.js';
 import type { CaRequestKind, CaRetryAfter } from './retry-after.js';
-import { loadAcmeClient, trustForOrigin, unauthenticatedGet } from './transport.js';
+import { LONGEST_RETRY_AFTER_S, loadAcmeClient, SERVER_ERROR_RETRIES, trustForOrigin, unauthenticatedGet } from './transport.js';
 import { visibleText } from '../domain/visible-text.js';
 
 export type { AcmeAccount, AcmeAuthorization, AcmeChallenge, AcmeDirectory, AcmeOrder, AcmeStatus } from './acme-objects.js';
@@ -72,6 +72,8 @@ export class CaClient {
     private readonly signerFor: (keyPem: string) => AcmeHttpClient,
     /** The origins signed requests may go to (ca-origins.ts). */
     private readonly origins: ReadonlySet<string> = allowedOrigins(directoryUrl, directory),
+    /** The command's signal: ends a wait before a request is signed again. */
+    private readonly signal?: AbortSignal,
   ) {}
 
   static async connect(options: CaConnectOptions): Promise<CaClient> {
@@ -92,7 +94,7 @@ export class CaClient {
     // A client for another key is made without contacting the CA; only its JWS signing is used.
     const signerFor = (keyPem: string): AcmeHttpClient => httpOf(new acme.Client({ directoryUrl: options.directoryUrl, accountKey: keyPem }));
     const directory = await readingDirectory(options.directoryUrl, () => http.getDirectory());
-    return new CaClient(http, options.directoryUrl, directory, options.accountUrl, signerFor);
+    return new CaClient(http, options.directoryUrl, directory, options.accountUrl, signerFor, undefined, options.signal);
   }
 
   /** The CA's directory alone (no account): what `acmectl ca` shows and what `--profile` is checked against. */
@@ -251,23 +253,38 @@ export class CaClient {
   }
 
   /**
-   * acme-client retries a badNonce answer 5 times with the nonce that came with it; a CA that rejects
-   * nonces often (Pebble can be told to) still beats that now and then, so a few more rounds start over
-   * with a fresh nonce. Safe for every request: a badNonce request was rejected before it was processed.
+   * A signed request, signed again with a fresh nonce when the CA answers
+   * - badNonce: acme-client retries 5 times with the nonce that came with the answer; a CA that rejects nonces
+   *   often (Pebble can be told to) still beats that now and then, so a few more rounds start over. Safe for
+   *   every request: a badNonce request was rejected before it was processed.
+   * - a server error (5xx): a moment later (its Retry-After up to LONGEST_RETRY_AFTER_S, else 1 s, 2 s, ...), a few
+   *   times. It must be signed again: re-sending the same JWS (acme-client's interceptor would) spends a used
+   *   nonce, and the CA's badNonce would hide its real error. After the last round the CA's own answer is returned.
    */
   private async signed(url: string, payload: unknown, options: { kid: string | null; includeExternalAccountBinding?: boolean }): Promise<HttpAnswer> {
     // Before anything is signed or sent: a URL from the CA may point anywhere.
     checkOnCaOrigin(url, this.origins);
-    for (let round = 1; ; round++) {
+    let [badNonces, serverErrors] = [0, 0];
+    for (;;) {
       // acme-client adds the EAB member to the payload object it is given, so each round gets a copy.
       const body = payload && typeof payload === 'object' ? { ...payload } : payload;
       const answer = await this.http.signedRequest(url, body, options);
-      if (round >= BAD_NONCE_ROUNDS || !isBadNonce(answer)) return answer;
+      if (isBadNonce(answer) && ++badNonces < BAD_NONCE_ROUNDS) continue;
+      const wait = answer.status >= 500 && answer.status <= 599 && serverErrors < SERVER_ERROR_RETRIES ? serverErrorWaitMs(answer, ++serverErrors) : undefined;
+      if (wait === undefined) return answer;
+      await abortableSleep(wait, this.signal);
     }
   }
 }
 
 const BAD_NONCE_ROUNDS = 4;
+
+/** How long to wait before signing again after a 5xx: the CA's Retry-After when it is short, else `round` seconds. */
+function serverErrorWaitMs(answer: HttpAnswer, round: number): number | undefined {
+  const asked = parseRetryAfter(answer.headers['retry-after']);
+  if (asked === undefined) return round * 1000;
+  return asked <= LONGEST_RETRY_AFTER_S * 1000 ? asked : undefined;
+}
 
 function isBadNonce(answer: HttpAnswer): boolean {
   const data = parseJson(answer.data);

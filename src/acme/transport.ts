@@ -26,12 +26,14 @@ export class CaUnreachableError extends OperationError {
   }
 }
 
-// Retries of acme-client's interceptor: 5xx answers only, a few quick ones. Rate limits (429), and a 503 that asks
-// for more than LONGEST_RETRY_AFTER_S, are not slept through: the answer goes to acmectl, which reports it and
-// remembers the CA's Retry-After (core/rate-limit-memory.ts).
-const SERVER_ERROR_RETRIES = 3;
+// Retries of acme-client's interceptor: 5xx answers to unsigned requests (the directory, newNonce), a few quick
+// ones. Rate limits (429), and a 503 that asks for more than LONGEST_RETRY_AFTER_S, are not slept through: the
+// answer goes to acmectl, which reports it and remembers the CA's Retry-After (core/rate-limit-memory.ts). A
+// signed request (POST) is never re-sent as it was: its nonce is spent, so the CA could only answer badNonce and
+// the real error would be lost. CaClient.signed() signs it again with a fresh nonce instead.
+export const SERVER_ERROR_RETRIES = 3;
 const SERVER_ERROR_RETRY_DELAY_S = 1;
-const LONGEST_RETRY_AFTER_S = 10;
+export const LONGEST_RETRY_AFTER_S = 10;
 /**
  * The largest answer read from a CA (axios reads without a limit by default). ACME answers are small: an order
  * for 100 names or a certificate chain is a few KiB to a few tens of KiB. A CA, or something posing as one,
@@ -109,6 +111,7 @@ export function importAcmeClient(): Promise<AcmeClientModule> {
 type Adapter = (config: AdapterConfig) => Promise<AdapterResponse>;
 interface AdapterConfig {
   url?: string;
+  method?: string;
   retryAttempt?: number;
   httpsAgent?: Agent;
   maxContentLength?: number;
@@ -160,7 +163,8 @@ function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
       if (!failure.response) throw new CaUnreachableError(config.url, failure.code, failure.message ?? String(error), timeoutMs);
       // Seconds or an HTTP date: acme-client would sleep until either, however far off.
       const retryAfterMs = parseRetryAfter(failure.response.headers['retry-after']);
-      if (failure.response.status === 429 || (retryAfterMs !== undefined && retryAfterMs > LONGEST_RETRY_AFTER_S * 1000)) {
+      const signedRequest = config.method?.toLowerCase() === 'post';
+      if (signedRequest || failure.response.status === 429 || (retryAfterMs !== undefined && retryAfterMs > LONGEST_RETRY_AFTER_S * 1000)) {
         attempt.retryAttempt = Number.MAX_SAFE_INTEGER; // tells acme-client's interceptor (which sees the error's config) not to retry this one
       }
       throw error;

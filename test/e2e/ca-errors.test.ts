@@ -56,6 +56,34 @@ describe('problem documents reach the screen intact (stand-in CA)', () => {
   });
 });
 
+// Seen against Pebble 2.10: a newOrder answered 500 was re-sent as it was (same JWS, spent nonce) by acme-client's
+// retry, so every round ended in badNonce and the CA's real error was never shown.
+describe('server errors on signed requests (stand-in CA)', () => {
+  const newOrderNonces = (standin: MisbehavingCa) => standin.signedNonces.filter((s) => s.path === '/new-order').map((s) => s.nonce);
+
+  it('signs the request again with a fresh nonce after a 500, and goes on', async () => {
+    ca = await startMisbehavingCa({ newOrderProblem: rejected, serverErrorsFirst: 2 });
+    const result = await issue(ca.directoryUrl);
+    // Past both server errors: the CA's third answer (the refusal) is the one shown.
+    expect(result.stderr).toContain('error: the CA refused creating the order: rejectedIdentifier');
+    const nonces = newOrderNonces(ca);
+    expect(nonces).toHaveLength(3);
+    expect(new Set(nonces).size).toBe(3);
+    expect(result.stderr).not.toMatch(/badNonce/);
+  });
+
+  it('shows the server error itself when it persists, not badNonce', async () => {
+    ca = await startMisbehavingCa({ newOrderProblem: rejected, serverErrorsFirst: 1000 });
+    const result = await issue(ca.directoryUrl);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("error: the CA refused creating the order: serverInternal: the stand-in's server error number 4");
+    expect(result.stderr).not.toMatch(/badNonce/);
+    // The first try and three more, each with a nonce of its own.
+    expect(new Set(newOrderNonces(ca)).size).toBe(4);
+    expect(newOrderNonces(ca)).toHaveLength(4);
+  });
+});
+
 describe('request timeouts (stand-in CA)', () => {
   it('gives up on a CA that never answers after --request-timeout (exit 1)', async () => {
     ca = await startMisbehavingCa({ hangOn: 'newOrder' });
