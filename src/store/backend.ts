@@ -7,7 +7,11 @@
 import { AcmectlError } from '../domain/errors.js';
 import { LeaseKeeper } from './lease.js';
 import { describeError, type StoreErrors } from './errors.js';
-import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+import { mapWithConcurrency } from '../domain/concurrency.js';
+import type { Entry, KeyedEntry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+
+/** Reads of entries() a backend without a batched read keeps in flight at once. */
+const PARALLEL_READS = 16;
 
 /** What a failure says in the message and the hint, and which error travels along as its cause. */
 export interface FailureDescription {
@@ -39,6 +43,20 @@ export abstract class StoreBackend implements Store {
   abstract put(key: string, value: Uint8Array, options?: PutOptions): Promise<PutResult>;
   abstract delete(key: string, options?: { ifRev?: string }): Promise<boolean>;
   abstract list(prefix: string): AsyncIterable<string>;
+
+  /**
+   * Backends with a batched read (one query, a range read, MGET) override this. The fallback lists the keys and
+   * reads them PARALLEL_READS at a time, in batches, so that a slow consumer never holds many values.
+   */
+  async *entries(prefix: string): AsyncIterable<KeyedEntry> {
+    const keys: string[] = [];
+    for await (const key of this.list(prefix)) keys.push(key);
+    for (let start = 0; start < keys.length; start += PARALLEL_READS * 4) {
+      const batch = keys.slice(start, start + PARALLEL_READS * 4);
+      const read = await mapWithConcurrency(batch, PARALLEL_READS, async (key) => ({ key, entry: await this.get(key) }));
+      for (const { key, entry } of read) if (entry) yield { key, entry };
+    }
+  }
 
   /**
    * The backend's lock primitives (see LeasePrimitives in lease.ts): each one atomic step on the server.

@@ -1,6 +1,6 @@
 import { compareUtf8 } from '../domain/compare-utf8.js';
 import { MemoryStore } from './memory.js';
-import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
+import type { Entry, KeyedEntry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 
 /**
  * A store for `--dry-run`: reads see the real store, writes (and locks) stay in memory and vanish on close,
@@ -59,6 +59,14 @@ export class OverlayStore implements Store {
     for await (const key of this.#writes.list(prefix)) keys.add(key);
     // The same order as every backend: UTF-8 byte order.
     yield* [...keys].sort(compareUtf8);
+  }
+
+  /** The base store's entries in one batched read, with this overlay's writes and deletions laid over them. */
+  async *entries(prefix: string): AsyncIterable<KeyedEntry> {
+    const merged = new Map<string, Entry>();
+    for await (const { key, entry } of this.#base.entries(prefix)) if (!this.#hidden.has(key)) merged.set(key, { ...entry, rev: `b${entry.rev}` });
+    for await (const { key, entry } of this.#writes.entries(prefix)) merged.set(key, { ...entry, rev: `o${entry.rev}` });
+    yield* [...merged.keys()].sort(compareUtf8).map((key) => ({ key, entry: merged.get(key)! }));
   }
 
   lock(name: string, options: LockOptions): Promise<Lease | null> {

@@ -13,7 +13,7 @@ import { AcmectlError, OperationError } from '../domain/errors.js';
 import { StoreBackend, type FailureDescription } from './backend.js';
 import { codeOf, describeError, StoreErrors } from './errors.js';
 import { parseRevision } from './revision.js';
-import type { Entry, PutOptions, PutResult } from './store.js';
+import type { Entry, KeyedEntry, PutOptions, PutResult } from './store.js';
 import { expiryOf } from './put-options.js';
 
 /** Schema version kept in PRAGMA user_version; bump it and add a step to `migrate()` when the schema changes. */
@@ -135,13 +135,7 @@ export class SqliteStore extends StoreBackend {
   async get(key: string): Promise<Entry | null> {
     return this.run('read', () => {
       const row = this.#statements.selectLiveEntry.get({ key, now: Date.now() }) as EntryRow | undefined;
-      if (row === undefined) return null;
-      const entry: Entry = {
-        value: new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength),
-        rev: String(row.rev),
-      };
-      if (row.expiresAt !== null) entry.expiresAt = row.expiresAt;
-      return entry;
+      return row === undefined ? null : entryOf(row);
     });
   }
 
@@ -180,6 +174,19 @@ export class SqliteStore extends StoreBackend {
     yield* keys;
   }
 
+  /** One query: a range from the prefix, stopped at the first key without it (as list()). */
+  override async *entries(prefix: string): AsyncIterable<KeyedEntry> {
+    const found = await this.run('read', () => {
+      const rows: KeyedEntry[] = [];
+      for (const row of this.#statements.entriesFrom.iterate({ prefix, now: Date.now() }) as IterableIterator<EntryRow & { key: string }>) {
+        if (!row.key.startsWith(prefix)) break;
+        rows.push({ key: row.key, entry: entryOf(row) });
+      }
+      return rows;
+    });
+    yield* found;
+  }
+
   protected acquireLock(name: string, owner: string, ttlMs: number): bigint | null {
     return this.#acquireTransaction.immediate(name, owner, ttlMs);
   }
@@ -202,6 +209,12 @@ export class SqliteStore extends StoreBackend {
   }
 }
 
+function entryOf(row: EntryRow): Entry {
+  const entry: Entry = { value: new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength), rev: String(row.rev) };
+  if (row.expiresAt !== null) entry.expiresAt = row.expiresAt;
+  return entry;
+}
+
 function prepareStatements(db: Database.Database) {
   return {
     selectLiveEntry: db.prepare(
@@ -216,6 +229,7 @@ function prepareStatements(db: Database.Database) {
     deleteLive: db.prepare(`DELETE FROM kv WHERE key = @key AND ${LIVE}`),
     deleteLiveWithRev: db.prepare(`DELETE FROM kv WHERE key = @key AND rev = @rev AND ${LIVE}`),
     listFrom: db.prepare(`SELECT key FROM kv WHERE key >= @prefix AND ${LIVE} ORDER BY key`).pluck(),
+    entriesFrom: db.prepare(`SELECT key, value, rev, expires_at AS expiresAt FROM kv WHERE key >= @prefix AND ${LIVE} ORDER BY key`),
     selectLockExpiry: db.prepare(`SELECT expires_at FROM locks WHERE name = @name`).pluck(),
     nextFence: db
       .prepare(

@@ -13,6 +13,12 @@ export interface Entry {
   expiresAt?: number;
 }
 
+/** An entry with its key, as `entries()` yields them. */
+export interface KeyedEntry {
+  key: string;
+  entry: Entry;
+}
+
 export interface PutOptions {
   /** The entry disappears (get/list/ifAbsent no longer see it) this many milliseconds after the write. */
   ttlMs?: number;
@@ -66,6 +72,12 @@ export interface Store {
   delete(key: string, options?: { ifRev?: string }): Promise<boolean>;
   /** Every live key that starts with `prefix` (a literal prefix: no pattern characters), in key order. */
   list(prefix: string): AsyncIterable<string>;
+  /**
+   * Every live entry whose key starts with `prefix`, with its key, in key order: what `list` then `get` of each
+   * key would give, read in as few requests as the backend allows (one query, a range read, MGET batches) rather
+   * than one round trip per key. An entry deleted between the backend's steps is left out.
+   */
+  entries(prefix: string): AsyncIterable<KeyedEntry>;
   /** Tries to take the named lock lease; null when another holder has it (after waitMs, if given). */
   lock(name: string, options: LockOptions): Promise<Lease | null>;
   /** Releases held leases and connections. The store must not be used afterwards. */

@@ -41,8 +41,8 @@ const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function collect(keys: AsyncIterable<string>): Promise<string[]> {
-  const found: string[] = [];
+async function collect<T>(keys: AsyncIterable<T>): Promise<T[]> {
+  const found: T[] = [];
   for await (const key of keys) found.push(key);
   return found;
 }
@@ -260,6 +260,42 @@ export function describeStoreContract(backendName: string, setup: StoreContractS
         expect(await collect(store.list(prefix('a?c')))).toEqual([key('a?c', '1')]);
         expect(await collect(store.list(prefix('a[b]')))).toEqual([key('a[b]', '1')]);
         expect(await collect(store.list(key('a*')))).toEqual([key('a*b', '1')]);
+      });
+    });
+
+    describe('entries (the batched read)', () => {
+      it('gives exactly what list and then get of each key give, keys in order, values and revisions intact', async () => {
+        const names = ['b', 'a', 'a-b', 'a/b', 'é', '😀', 'ab'];
+        for (const name of names) await store.put(key('dir', ...name.split('/')), encode(`value of ${name}`));
+        await store.put(key('dir-sibling', 'x'), encode('not under dir/'));
+        await store.put(storeKey('contract', `${namespace}-other`, 'dir', 'a'), encode('other namespace'));
+        const listed = await collect(store.list(prefix('dir')));
+        const expected = await Promise.all(listed.map(async (k) => ({ key: k, entry: await store.get(k) })));
+        const batched = await collect(store.entries(prefix('dir')));
+        expect(batched.map((e) => e.key)).toEqual(listed);
+        expect(batched.map((e) => ({ key: e.key, value: Buffer.from(e.entry.value).toString('utf8'), rev: e.entry.rev }))).toEqual(
+          expected.map((e) => ({ key: e.key, value: Buffer.from(e.entry!.value).toString('utf8'), rev: e.entry!.rev })),
+        );
+        expect(listed).toHaveLength(names.length);
+      });
+
+      it('leaves out expired and deleted entries, and treats pattern characters literally', async () => {
+        await store.put(key('e', 'kept'), encode('1'));
+        await store.put(key('e', 'expiring'), encode('2'), { ttlMs: 150 });
+        await store.put(key('e', 'deleted'), encode('3'));
+        await store.delete(key('e', 'deleted'));
+        await store.put(key('e*', 'x'), encode('4'));
+        await sleep(300);
+        expect((await collect(store.entries(prefix('e')))).map((e) => e.key)).toEqual([key('e', 'kept')]);
+        expect((await collect(store.entries(prefix('e*')))).map((e) => e.key)).toEqual([key('e*', 'x')]);
+        expect(await collect(store.entries(prefix('nothing-here')))).toEqual([]);
+      });
+
+      it('reads a few hundred entries whole (more than one batch of any backend)', async () => {
+        const count = 300;
+        for (let i = 0; i < count; i++) await store.put(key('many', String(i).padStart(4, '0')), encode(`v${i}`));
+        const read = await collect(store.entries(prefix('many')));
+        expect(read.map((e) => Buffer.from(e.entry.value).toString('utf8'))).toEqual(Array.from({ length: count }, (_, i) => `v${i}`));
       });
     });
 

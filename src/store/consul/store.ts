@@ -29,7 +29,7 @@ import { StoreBackend } from '../backend.js';
 import { StoreErrors } from '../errors.js';
 import { expiryOf } from '../put-options.js';
 import { parseRevision } from '../revision.js';
-import type { Entry, PutOptions, PutResult, Store } from '../store.js';
+import type { Entry, KeyedEntry, PutOptions, PutResult, Store } from '../store.js';
 import { ConsulApi } from './api.js';
 import {
   CONSUL_MAX_VALUE_BYTES,
@@ -170,20 +170,29 @@ export class ConsulStore extends StoreBackend {
    * values come along (`?recurse`), since only they say whether an entry has expired; expired ones are deleted.
    */
   async *list(prefix: string): AsyncIterable<string> {
+    for (const { key } of await this.#liveEntries(prefix)) yield key;
+  }
+
+  /** The same one `?recurse` read as list(), values kept. */
+  override async *entries(prefix: string): AsyncIterable<KeyedEntry> {
+    yield* await this.#liveEntries(prefix);
+  }
+
+  async #liveEntries(prefix: string): Promise<KeyedEntry[]> {
     this.checkOpen();
     const dataPrefix = this.#dataKey(prefix);
     const entries = await this.#api.readEntries('list', dataPrefix);
-    const keys: string[] = [];
+    const live: KeyedEntry[] = [];
     const expired: KvEntry[] = [];
     for (const entry of entries) {
       // Folder placeholders made in Consul's UI end in '/'; store keys never do.
       if (!entry.key.startsWith(dataPrefix) || entry.key.endsWith('/')) continue;
-      if (isExpired(this.#unwrap(entry))) expired.push(entry);
-      else keys.push(entry.key.slice(this.#config.kvPath.length + DATA.length));
+      const stored = this.#unwrap(entry);
+      if (isExpired(stored)) expired.push(entry);
+      else live.push({ key: entry.key.slice(this.#config.kvPath.length + DATA.length), entry: toStoreEntry(stored, entry.modifyIndex) });
     }
     await this.#sweep(expired);
-    keys.sort(compareUtf8);
-    yield* keys;
+    return live.sort((a, b) => compareUtf8(a.key, b.key));
   }
 
   /** Ends the sessions of leases whose release failed (best effort: they expire anyway), then the connections. */

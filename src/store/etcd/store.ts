@@ -27,7 +27,7 @@ import { describeError, StoreErrors } from '../errors.js';
 import { LIST_ANSWER_BYTES } from '../http/client.js';
 import { expiryOf } from '../put-options.js';
 import { isRevision } from '../revision.js';
-import type { Entry, PutOptions, PutResult, Store } from '../store.js';
+import type { Entry, KeyedEntry, PutOptions, PutResult, Store } from '../store.js';
 import { ENTRY_ANSWER_BYTES, EtcdGateway, etcdHint } from './gateway.js';
 import { encodeBytes, encodeKey, encodeText, headerRevision, prefixEnd, revisionOf, type Compare, type PutRequest } from './protocol.js';
 import { expiredAt, expiryDigits, liveAt, lockExpiryOf, lockRecord, openEnvelope, sealEnvelope } from './records.js';
@@ -43,6 +43,8 @@ export const ETCD_MAX_VALUE_BYTES = 1536 * 1024 - 16 * 1024;
 /** Keys fetched per page when listing, and per transaction when fetching the TTL entries of a listing. */
 const LIST_PAGE_KEYS = 1000;
 const LIST_VALUES_PER_TXN = 64; // etcd's --max-txn-ops defaults to 128
+/** Entries per range read of entries(): the answer's cap grows with it (ENTRY_ANSWER_BYTES each). */
+const ENTRIES_PER_PAGE = 64;
 /** etcd revisions are int64: up to 18 decimal digits here (more than any cluster will reach). */
 const ETCD_REVISION_DIGITS = 18;
 
@@ -231,6 +233,35 @@ export class EtcdStore extends StoreBackend {
       return [...permanent, ...live].sort(compareUtf8);
     });
     yield* keys;
+  }
+
+  /**
+   * The live entries under `prefix`: range reads with values, ENTRIES_PER_PAGE at a time, every page at the
+   * revision of the first (one consistent view, as list()).
+   */
+  override async *entries(prefix: string): AsyncIterable<KeyedEntry> {
+    const start = Buffer.from(this.#entryPrefix + prefix, 'utf8');
+    const rangeEnd = encodeBytes(prefixEnd(start));
+    let from = start;
+    let revision: string | undefined;
+    for (;;) {
+      const page = await this.run('read', () =>
+        this.#gateway.range({ key: encodeBytes(from), range_end: rangeEnd, limit: ENTRIES_PER_PAGE, ...(revision === undefined ? {} : { revision }) }, ENTRIES_PER_PAGE * ENTRY_ANSWER_BYTES),
+      );
+      revision ??= headerRevision(page);
+      const kvs = page.kvs ?? [];
+      const now = Date.now();
+      for (const kv of kvs) {
+        const key = this.#entryKeyOf(Buffer.from(kv.key, 'base64'));
+        const envelope = openEnvelope(kv, key);
+        if (envelope.expiresAt !== undefined && envelope.expiresAt <= now) continue;
+        const entry: Entry = { value: envelope.value, rev: revisionOf(kv) };
+        if (envelope.expiresAt !== undefined) entry.expiresAt = envelope.expiresAt;
+        yield { key, entry };
+      }
+      if (page.more !== true || kvs.length === 0) return;
+      from = Buffer.concat([Buffer.from(kvs[kvs.length - 1]!.key, 'base64'), Buffer.from([0])]);
+    }
   }
 
   /** The store keys of those `etcdKeys` whose envelope has not expired, read at `revision`. */

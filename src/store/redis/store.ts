@@ -22,7 +22,7 @@ import { compareUtf8 } from '../../domain/compare-utf8.js';
 import { StoreBackend, type FailureDescription } from '../backend.js';
 import { StoreErrors } from '../errors.js';
 import { checkPutOptions } from '../put-options.js';
-import type { Entry, PutOptions, PutResult, Store } from '../store.js';
+import type { Entry, KeyedEntry, PutOptions, PutResult, Store } from '../store.js';
 import { RedisConnection } from './connection.js';
 import { ACQUIRE, DELETE_IF_REV, PUT, RELEASE, RENEW, type LuaScript } from './scripts.js';
 import type { RedisStoreConfig } from './url.js';
@@ -72,12 +72,27 @@ class RedisStore extends StoreBackend {
     return this.run(`read ${key}`, async () => {
       // Redis checks a key's expiry on every access, so a TTL entry past its time reads as missing here even
       // before the server has deleted it.
-      const [value, rev, expiresAt] = await this.#client.hmgetBuffer(this.#entryKey(key), 'value', 'rev', 'expiresAt');
-      if (value == null || rev == null) return null;
-      const entry: Entry = { value: new Uint8Array(value), rev: rev.toString('utf8') };
-      if (expiresAt != null) entry.expiresAt = Number(expiresAt.toString('utf8'));
-      return entry;
+      return entryOf(await this.#client.hmgetBuffer(this.#entryKey(key), ...ENTRY_FIELDS));
     });
+  }
+
+  /** The listed keys read PIPELINE_BATCH at a time, each batch one pipelined round trip of HMGETs. */
+  override async *entries(prefix: string): AsyncIterable<KeyedEntry> {
+    const keys: string[] = [];
+    for await (const key of this.list(prefix)) keys.push(key);
+    for (let start = 0; start < keys.length; start += PIPELINE_BATCH) {
+      const batch = keys.slice(start, start + PIPELINE_BATCH);
+      const answers = await this.run(`read ${batch.length} entries under ${prefix}`, async () => {
+        const pipeline = this.#client.pipeline();
+        for (const key of batch) pipeline.hmgetBuffer(this.#entryKey(key), ...ENTRY_FIELDS);
+        const results = (await pipeline.exec()) ?? [];
+        return results.map(([error, fields]) => {
+          if (error) throw error;
+          return entryOf(fields as (Buffer | null)[]);
+        });
+      });
+      for (const [index, entry] of answers.entries()) if (entry) yield { key: batch[index]!, entry };
+    }
   }
 
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
@@ -181,4 +196,16 @@ function expectString(reply: unknown, what: string): string {
   if (typeof reply === 'string') return reply;
   if (Buffer.isBuffer(reply)) return reply.toString('utf8');
   throw new Error(`Redis answered ${typeof reply} where ${what} was expected`);
+}
+
+const ENTRY_FIELDS = ['value', 'rev', 'expiresAt'] as const;
+/** Keys read per pipelined round trip by entries(): a few MiB of certificate records at most. */
+const PIPELINE_BATCH = 500;
+
+/** An entry from the fields of its hash (HMGET value rev expiresAt); null when it is gone. */
+function entryOf([value, rev, expiresAt]: (Buffer | null | undefined)[]): Entry | null {
+  if (value == null || rev == null) return null;
+  const entry: Entry = { value: new Uint8Array(value), rev: rev.toString('utf8') };
+  if (expiresAt != null) entry.expiresAt = Number(expiresAt.toString('utf8'));
+  return entry;
 }
