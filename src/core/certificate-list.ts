@@ -17,12 +17,10 @@ export interface CertificateSummary {
   status: CertificateStatus;
 }
 
+/** Every stored certificate, in one batched read of the store (Store.entries). */
 export async function readAllCertificates(store: Store): Promise<CertificateRecord[]> {
   const records: CertificateRecord[] = [];
-  for await (const key of store.list(certificatePrefix())) {
-    const entry = await store.get(key);
-    if (entry) records.push(decodeRecord(entry.value, key));
-  }
+  for await (const { key, entry } of store.entries(certificatePrefix())) records.push(decodeRecord(entry.value, key));
   return records;
 }
 

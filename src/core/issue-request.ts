@@ -1,6 +1,6 @@
 import type { CaClient, ExternalAccountBinding } from '../acme/client.js';
 import type { Identifier } from '../domain/identifiers.js';
-import type { RenewalSettings, StoredRenewalInfo } from './certificate-record.js';
+import type { CertificateRecord, RenewalSettings, StoredRenewalInfo } from './certificate-record.js';
 
 /** What the core is asked to do for one certificate, and how it reaches a CA. */
 
@@ -37,4 +37,10 @@ export interface IssueRequest {
   startedAt?: Date;
   /** ARI info fetched this run (renewal-info.ts), when it could not be stored; else the stored one counts. */
   renewalInfo?: StoredRenewalInfo;
+  /**
+   * The record as the run read it a moment ago (a renew run reads every record in one batched read): the first
+   * look, before the lock, uses it instead of reading the record again. Under the lock the record is always read
+   * afresh.
+   */
+  storedRecord?: CertificateRecord;
 }

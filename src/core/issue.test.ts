@@ -11,6 +11,7 @@ import { treeSnapshot } from '../../test/support/store-snapshot.js';
 import { tempDir } from '../../test/support/temp-dir.js';
 import { certificateKey, decodeRecord, encodeRecord } from './certificate-record.js';
 import type { CertificateRecord } from './certificate-record.js';
+import { readAllCertificates } from './certificate-list.js';
 import { issueCertificate } from './issue.js';
 import type { IssueDependencies, IssueResult } from './issue.js';
 import type { IssueRequest } from './issue-request.js';
@@ -39,6 +40,8 @@ const pauseEveryone = (ms: number): void => void vi.setSystemTime(Date.now() + m
 class WatchedStore {
   readonly store: Store;
   readonly leases: Lease[] = [];
+  /** Reads of single entries (get) so far. */
+  reads = 0;
   #requests = 0;
   readonly #waiters: { count: number; resolve: () => void }[] = [];
 
@@ -46,6 +49,12 @@ class WatchedStore {
     this.store = new Proxy(inner, {
       get: (target, property) => {
         if (property === 'lock') return (name: string, options: LockOptions) => this.#lock(target, name, options);
+        if (property === 'get') {
+          return (key: string) => {
+            this.reads += 1;
+            return target.get(key);
+          };
+        }
         const value: unknown = Reflect.get(target, property, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
@@ -149,6 +158,53 @@ beforeEach(() => {
 afterEach(async () => {
   await Promise.all(scenes.splice(0).map((s) => s.end()));
   vi.useRealTimers();
+});
+
+describe('issueCertificate with nothing to do', () => {
+  it('decides on the record the run already read (storedRecord): no store read, no lock, no file written', async () => {
+    const world = scene();
+    const { watched, store } = world;
+    const dir = tempDir('core-issue');
+    await world.issue(dir);
+    const { record } = await stored(store);
+    const files = treeSnapshot(dir);
+    const [reads, locks] = [watched.reads, watched.leases.length];
+
+    const result = await world.issue(dir, { storedRecord: record });
+    expect(result.outcome).toBe('unchanged');
+    expect(watched.reads - reads).toBe(0);
+    expect(watched.leases).toHaveLength(locks);
+    expect(treeSnapshot(dir)).toEqual(files);
+
+    // Without it, the first look reads the record (what the run's batched read saves, per certificate).
+    expect((await world.issue(dir)).outcome).toBe('unchanged');
+    expect(watched.reads - reads).toBe(1);
+  });
+
+  it('a run reads every record in one batched read, not one read per certificate', async () => {
+    const world = scene();
+    const { watched, store } = world;
+    const dir = tempDir('core-issue');
+    const names = ['a.example', 'b.example', 'c.example'];
+    for (const name of names) await world.issue(dir, { name, identifiers: [{ type: 'dns', value: name }] });
+    const reads = watched.reads;
+    const records = await readAllCertificates(store);
+    expect(records.map((r) => r.name).sort()).toEqual(names);
+    expect(watched.reads - reads).toBe(0);
+  });
+
+  it('writes the files of a host that lacks them from the record the run read, still without a lock', async () => {
+    const world = scene();
+    const { watched, store } = world;
+    await world.issue(tempDir('core-issue'));
+    const { record } = await stored(store);
+    const elsewhere = tempDir('core-issue');
+    const locks = watched.leases.length;
+    const result = await world.issue(elsewhere, { storedRecord: record });
+    expect(result.outcome === 'unchanged' && result.filesUpdated).toBe(true);
+    expect(exportedCert(elsewhere)).toBe(record.current.certPem);
+    expect(watched.leases).toHaveLength(locks);
+  });
 });
 
 describe('issueCertificate under the lock', () => {

@@ -3,7 +3,7 @@ import { certId } from '../acme/ari.js';
 import { generatePrivateKey } from '../pki/keys.js';
 import { obtainCertificate } from '../acme/obtain-certificate.js';
 import type { Http01Solver } from '../domain/http01.js';
-import { readDeployedVersion, recordDeployedVersion } from '../deploy/deployed-version.js';
+import { deployedAtLeast, readDeployedVersion, recordDeployedVersion } from '../deploy/deployed-version.js';
 import { prepareExportDirectory } from '../deploy/export-directory.js';
 import { exportedPaths, readExportedVersion } from '../deploy/pem-export.js';
 import type { ExportedPaths } from '../deploy/pem-export.js';
@@ -69,11 +69,11 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
   const deps: IssueDependencies = { ...dependencies, progress: (event) => dependencies.progress({ ...event, certificate: request.name }) };
   const now = deps.now ?? (() => new Date());
   const key = certificateKey(request.name);
-  const before = await readRecord(deps.store, key);
-  if (before && !request.force && !orderNeeded(before.record, request, now())) return unchanged(before.record, request, deps, now());
-  const reason = !before ? 'new certificate' : request.force ? (request.dryRun ? 'dry run' : 'forced (--force)') : dueReason(before.record, request, now());
+  const before = request.storedRecord ?? (await readRecord(deps.store, key))?.record ?? null;
+  if (before && !request.force && !orderNeeded(before, request, now())) return unchanged(before, request, deps, now());
+  const reason = !before ? 'new certificate' : request.force ? (request.dryRun ? 'dry run' : 'forced (--force)') : dueReason(before, request, now());
   // Before the random delay and the lock: a certificate the CA's rate limit holds back costs no wait and no request.
-  await refuseWhileHeldBack(deps.store, orderSubject(request), before?.record ?? null, now());
+  await refuseWhileHeldBack(deps.store, orderSubject(request), before, now());
   // A directory the files cannot go to is found now, not after the CA has issued (and before a random delay).
   if (!request.dryRun) await prepareExportDirectory(exportDirectoryOf(request.settings, deps.defaultExportDir), 'the export directory');
 
@@ -86,7 +86,7 @@ export async function issueCertificate(request: IssueRequest, dependencies: Issu
     const current = await readRecord(deps.store, key);
     // Another certificate, not merely another revision: a record rewritten to remember a rate limit or to store
     // the CA's renewal window (renewal-info.ts) is no renewal.
-    const storedMeanwhile = current && (current.record.current.serial !== before?.record.current.serial || (request.startedAt !== undefined && new Date(current.record.current.issuedAt) >= request.startedAt));
+    const storedMeanwhile = current && (current.record.current.serial !== before?.current.serial || (request.startedAt !== undefined && new Date(current.record.current.issuedAt) >= request.startedAt));
     if (current && storedMeanwhile && sameIdentifiers(current.record.identifiers, request.identifiers)) {
       // Someone stored a version between our first read and the lock: it is the renewal we were about to make.
       if (request.dryRun) return { outcome: 'renewed-elsewhere', record: current.record, paths: exportedPaths(exportDirectoryOf(current.record.settings, deps.defaultExportDir), request.name), filesUpdated: false };
@@ -165,6 +165,7 @@ async function unchanged(record: CertificateRecord, request: IssueRequest, deps:
  */
 async function syncFiles(record: CertificateRecord, deps: IssueDependencies): Promise<{ paths: ExportedPaths; filesUpdated: boolean }> {
   const out = exportDirectoryOf(record.settings, deps.defaultExportDir);
+  if (deployedAtLeast(out, record.name, record.current.version)) return { paths: exportedPaths(out, record.name), filesUpdated: false };
   const deployed = await readDeployedVersion(out, record.name);
   const linked = await readExportedVersion(out, record.name);
   if (deployed !== null && deployed >= record.current.version && linked !== null) {

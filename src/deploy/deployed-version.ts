@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import { readExportedVersion } from './pem-export.js';
+import { readExportedVersion, readExportedVersionSync } from './pem-export.js';
 
 /**
  * Which version of a certificate this host last deployed through issue/renew, kept in
@@ -17,6 +18,21 @@ export async function readDeployedVersion(outDir: string, name: string): Promise
   const linked = await readExportedVersion(outDir, name);
   const version = linked === null ? NaN : Number.parseInt(linked, 10);
   return Number.isInteger(version) ? version : null;
+}
+
+/**
+ * True when this host certainly has the files of `version` (or a later one) in place: the marker says so and the
+ * stable link points to a version directory of acmectl's. Synchronous and cheap (four system calls), for the
+ * renew that checks every certificate; false when unsure, and the caller takes the careful path.
+ */
+export function deployedAtLeast(outDir: string, name: string, version: number): boolean {
+  let marker: string;
+  try {
+    marker = readFileSync(markerPath(outDir, name), 'utf8');
+  } catch {
+    return false;
+  }
+  return /^\d+\s*$/.test(marker) && Number(marker) >= version && readExportedVersionSync(outDir, name) !== null;
 }
 
 export async function recordDeployedVersion(outDir: string, name: string, version: number): Promise<void> {

@@ -174,17 +174,29 @@ export class SqliteStore extends StoreBackend {
     yield* keys;
   }
 
-  /** One query: a range from the prefix, stopped at the first key without it (as list()). */
+  /**
+   * A range from the prefix, stopped at the first key without it (as list()), read ENTRIES_PER_PAGE rows per
+   * query: the caller decodes one page while the next is not yet read, and no page holds the database between
+   * queries.
+   */
   override async *entries(prefix: string): AsyncIterable<KeyedEntry> {
-    const found = await this.run('read', () => {
-      const rows: KeyedEntry[] = [];
-      for (const row of this.#statements.entriesFrom.iterate({ prefix, now: Date.now() }) as IterableIterator<EntryRow & { key: string }>) {
-        if (!row.key.startsWith(prefix)) break;
-        rows.push({ key: row.key, entry: entryOf(row) });
-      }
-      return rows;
-    });
-    yield* found;
+    let after: string | null = null;
+    for (;;) {
+      const from = after;
+      const page = await this.run('read', () => {
+        const rows: KeyedEntry[] = [];
+        const now = Date.now();
+        const statement = from === null ? this.#statements.entriesFrom : this.#statements.entriesAfter;
+        for (const row of statement.iterate(from === null ? { prefix, now } : { after: from, now }) as IterableIterator<EntryRow & { key: string }>) {
+          if (!row.key.startsWith(prefix)) return { rows, done: true };
+          rows.push({ key: row.key, entry: entryOf(row) });
+        }
+        return { rows, done: rows.length < ENTRIES_PER_PAGE };
+      });
+      yield* page.rows;
+      if (page.done || page.rows.length === 0) return;
+      after = page.rows[page.rows.length - 1]!.key;
+    }
   }
 
   protected acquireLock(name: string, owner: string, ttlMs: number): bigint | null {
@@ -209,6 +221,9 @@ export class SqliteStore extends StoreBackend {
   }
 }
 
+/** Rows per query of entries(). */
+const ENTRIES_PER_PAGE = 500;
+
 function entryOf(row: EntryRow): Entry {
   const entry: Entry = { value: new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength), rev: String(row.rev) };
   if (row.expiresAt !== null) entry.expiresAt = row.expiresAt;
@@ -229,7 +244,8 @@ function prepareStatements(db: Database.Database) {
     deleteLive: db.prepare(`DELETE FROM kv WHERE key = @key AND ${LIVE}`),
     deleteLiveWithRev: db.prepare(`DELETE FROM kv WHERE key = @key AND rev = @rev AND ${LIVE}`),
     listFrom: db.prepare(`SELECT key FROM kv WHERE key >= @prefix AND ${LIVE} ORDER BY key`).pluck(),
-    entriesFrom: db.prepare(`SELECT key, value, rev, expires_at AS expiresAt FROM kv WHERE key >= @prefix AND ${LIVE} ORDER BY key`),
+    entriesFrom: db.prepare(`SELECT key, value, rev, expires_at AS expiresAt FROM kv WHERE key >= @prefix AND ${LIVE} ORDER BY key LIMIT ${ENTRIES_PER_PAGE}`),
+    entriesAfter: db.prepare(`SELECT key, value, rev, expires_at AS expiresAt FROM kv WHERE key > @after AND ${LIVE} ORDER BY key LIMIT ${ENTRIES_PER_PAGE}`),
     selectLockExpiry: db.prepare(`SELECT expires_at FROM locks WHERE name = @name`).pluck(),
     nextFence: db
       .prepare(

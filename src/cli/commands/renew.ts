@@ -169,6 +169,7 @@ export function renewalRequest(record: CertificateRecord, options: RenewalReques
     orderFrom: orderDirectory(record.settings.server, options.dryRun),
     dryRun: options.dryRun,
     ...(options.startedAt ? { startedAt: options.startedAt } : {}),
+    storedRecord: record,
   };
 }
 
