@@ -5,4 +5,7 @@ import module from 'node:module';
 // Node 22.1+ caches compiled code on disk (in the OS temp directory), which shortens every later start;
 // on Node 20 the function does not exist and nothing happens.
 module.enableCompileCache?.();
+// File writes (a new fleet host exports thousands of certificates, each fsynced) and key generation run on
+// libuv's thread pool, 4 threads unless told otherwise; it is sized when first used, so only here.
+process.env.UV_THREADPOOL_SIZE ??= '16';
 await import('../dist/cli/main.js');

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { renewalSettings } from '../../test/support/renewal-settings.js';
 import { AcmeProblemError } from '../acme/problem.js';
 import type { SolverPool } from '../challenge/solver-pool.js';
@@ -72,6 +72,28 @@ function runOptions(hooks: Partial<RunOptions['hooks']>): RunOptions {
 }
 
 const outcomes = (summary: RunSummary): Record<string, string> => Object.fromEntries(summary.items.map((item) => [item.name, item.outcome]));
+
+describe('runRenewals and its concurrency', () => {
+  it('orders at most `concurrency` certificates at once, while certificates with nothing to order get their files meanwhile', async () => {
+    const ca = new ScriptedCa();
+    const store = new MemoryStore();
+    const existing = ['x.example', 'y.example', 'z.example'];
+    for (const name of existing) await issueCertificate(request(ca, name), host(store, ca, tempDir('core-run')));
+    const newHost = tempDir('core-run'); // a new fleet host: none of the files yet
+    const ordered = ca.calls('newOrder');
+    const holds = [ca.hold('newOrder'), ca.hold('newOrder')];
+    const fresh = ['a.example', 'b.example', 'c.example', 'd.example'];
+    const run = runRenewals([...fresh, ...existing].map((name) => request(ca, name)), runOptions({}), host(store, ca, newHost));
+
+    await Promise.all(holds.map((h) => h.reached)); // two orders hold both order slots (concurrency 2)
+    await vi.waitFor(() => expect(existing.every((name) => existsSync(join(newHost, name, 'cert.pem')))).toBe(true));
+    expect(ca.calls('newOrder') - ordered).toBe(2);
+    for (const h of holds) h.release();
+    const summary = await run;
+    expect(outcomes(summary)).toEqual({ 'a.example': 'issued', 'b.example': 'issued', 'c.example': 'issued', 'd.example': 'issued', 'x.example': 'unchanged', 'y.example': 'unchanged', 'z.example': 'unchanged' });
+    expect(ca.calls('newOrder') - ordered).toBe(4);
+  });
+});
 
 describe('runRenewals and the hooks', () => {
   it('runs the pre and the post hook once per run and the deploy hook once per renewed certificate', async () => {

@@ -4,7 +4,7 @@ import type { HookCommands, HookOutcome, HookRequest } from '../deploy/hooks.js'
 import { exportedPaths } from '../deploy/pem-export.js';
 import { exportDirectoryOf } from './certificate-record.js';
 import type { CertificateRecord } from './certificate-record.js';
-import { mapWithConcurrency } from '../domain/concurrency.js';
+import { mapWithConcurrency, slots } from '../domain/concurrency.js';
 import type { ProgressListener } from '../domain/events.js';
 import { issueCertificate } from './issue.js';
 import type { IssueResult } from './issue.js';
@@ -12,6 +12,9 @@ import type { CaConnector, IssueRequest } from './issue-request.js';
 import type { Store } from '../store/store.js';
 import type { RenewalSettings } from './certificate-record.js';
 import type { WebrootProber } from './doctor/webroot-served.js';
+
+/** Certificates a run works on at once; at most RunOptions.concurrency of them order at a time. */
+const PARALLEL_CERTIFICATES = 16;
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -81,7 +84,11 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
   let preHooks: Promise<void> | undefined;
   const preHookCommands = uniqueHookCommands([options.hooks.pre, ...requests.map((r) => r.settings.hooks.pre)]);
 
+  // `concurrency` bounds the orders; a certificate with nothing to order (at most its files to write on this
+  // host: the first run of a new fleet host writes thousands) takes no order slot, so those go on alongside.
+  const orderSlots = slots(options.concurrency);
   const renewOne = async (request: IssueRequest): Promise<RunItemResult> => {
+    let releaseOrderSlot: (() => void) | undefined;
     try {
       const solver = await deps.solvers.solverFor(request.settings);
       const result = await issueCertificate(request, {
@@ -95,7 +102,10 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
         ...(deps.signal ? { signal: deps.signal } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         ...(deps.probeWebroot ? { probeWebroot: deps.probeWebroot } : {}),
-        beforeLock: () => (delay ??= options.delayBeforeFirstOrderMs > 0 ? deps.sleep(options.delayBeforeFirstOrderMs, deps.signal) : Promise.resolve()),
+        beforeLock: async () => {
+          releaseOrderSlot = await orderSlots.acquire();
+          await (delay ??= options.delayBeforeFirstOrderMs > 0 ? deps.sleep(options.delayBeforeFirstOrderMs, deps.signal) : Promise.resolve());
+        },
         beforeOrder: async () => {
           attempted.add(request.name);
           if (options.runHooks) await (preHooks ??= runHooks('pre', preHookCommands, {}).then(() => undefined));
@@ -103,11 +113,15 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
       });
       // Deploy hooks run wherever this host's files changed: a renewal here, or a newer version from the store.
       if (result.outcome === 'issued' || result.filesUpdated) {
+        // Hooks (a web server's reload) run no more at once than orders do.
+        releaseOrderSlot ??= await orderSlots.acquire();
         await runDeployHooks(request, result.record, result.paths);
       }
       return { name: request.name, ...result };
     } catch (error) {
       return { name: request.name, outcome: 'failed', error };
+    } finally {
+      releaseOrderSlot?.();
     }
   };
 
@@ -126,7 +140,7 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
     await runHooks('deploy', commands, env);
   };
 
-  const items = await mapWithConcurrency(requests, options.concurrency, renewOne);
+  const items = await mapWithConcurrency(requests, Math.max(options.concurrency, PARALLEL_CERTIFICATES), renewOne);
 
   if (attempted.size > 0 && options.runHooks) {
     const postCommands = uniqueHookCommands([options.hooks.post, ...requests.filter((r) => attempted.has(r.name)).map((r) => r.settings.hooks.post)]);

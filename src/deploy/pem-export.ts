@@ -297,7 +297,9 @@ async function switchLink(
   preservedDir: string | undefined,
 ): Promise<void> {
   const linkPath = join(outDir, name);
-  const tempLink = join(outDir, temporaryLinkName(name));
+  // Made beside the version directories, where pruneQuietly finds it if a crash leaves it (reading a small
+  // directory, not the export directory of thousands of names), and renamed into place: one file system.
+  const tempLink = join(outDir, VERSIONS_DIR_NAME, name, temporaryLinkName());
   await fs.symlink(target, tempLink);
   let movedUserDirectory = false;
   try {
@@ -431,18 +433,16 @@ async function openOutDirectoryTo(fs: ExportFs, outDir: string, access: KeyAcces
 
 /**
  * Remove version directories of `name` not in `keep` (never a `previous-…` directory or anything acmectl did not
- * name) and temporary links of `name` left in `<out>` by crashed runs. Failures are ignored: nothing served
+ * name) and temporary links left beside them by crashed runs. Failures are ignored: nothing served
  * depends on it, and the next export tries again.
  */
 async function pruneQuietly(fs: ExportFs, outDir: string, name: string, keep: ReadonlySet<string>): Promise<void> {
   try {
     const nameVersionsDir = join(outDir, VERSIONS_DIR_NAME, name);
     for (const entry of await fs.readdir(nameVersionsDir)) {
+      if (isTemporaryLinkName(entry)) await fs.unlink(join(nameVersionsDir, entry));
       if (keep.has(entry) || !isVersionDirName(entry)) continue;
       await fs.rm(join(nameVersionsDir, entry), { recursive: true, force: true });
-    }
-    for (const entry of await fs.readdir(outDir)) {
-      if (isTemporaryLinkName(entry, name)) await fs.unlink(join(outDir, entry));
     }
   } catch {
     // Housekeeping only (see above).
@@ -490,13 +490,12 @@ function parseOwnLinkTarget(target: string, name: string): string | undefined {
   return isVersionDirName(versionDirName) ? versionDirName : undefined;
 }
 
-function temporaryLinkName(name: string): string {
-  return `.${name}.link-${randomHex()}`;
+function temporaryLinkName(): string {
+  return `.link-${randomHex()}`;
 }
 
-function isTemporaryLinkName(entry: string, name: string): boolean {
-  const prefix = `.${name}.link-`;
-  return entry.startsWith(prefix) && /^[0-9a-f]{12}$/.test(entry.slice(prefix.length));
+function isTemporaryLinkName(entry: string): boolean {
+  return /^\.link-[0-9a-f]{12}$/.test(entry);
 }
 
 function randomHex(): string {

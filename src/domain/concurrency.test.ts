@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapWithConcurrency } from './concurrency.js';
+import { mapWithConcurrency, slots } from './concurrency.js';
 
 describe('mapWithConcurrency', () => {
   it('keeps at most `limit` in flight, runs everything, and keeps the order of results', async () => {
@@ -18,5 +18,30 @@ describe('mapWithConcurrency', () => {
   it('copes with fewer items than workers, and with none', async () => {
     expect(await mapWithConcurrency([1], 4, async (n) => n)).toEqual([1]);
     expect(await mapWithConcurrency([], 4, async (n) => n)).toEqual([]);
+  });
+});
+
+describe('slots', () => {
+  it('grants at most `limit` at once, in the order asked, and a second release of one grant frees nothing more', async () => {
+    const pool = slots(2);
+    const first = await pool.acquire();
+    const second = await pool.acquire();
+    const granted: string[] = [];
+    const third = pool.acquire().then((release) => (granted.push('third'), release));
+    const fourth = pool.acquire().then((release) => (granted.push('fourth'), release));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(granted).toEqual([]);
+    first();
+    first(); // twice: still one slot
+    const releaseThird = await third;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(granted).toEqual(['third']);
+    second();
+    (await fourth)();
+    releaseThird();
+    expect(granted).toEqual(['third', 'fourth']);
+    // Everything released: two at once again, at once.
+    await pool.acquire();
+    await pool.acquire();
   });
 });
