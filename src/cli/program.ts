@@ -255,6 +255,13 @@ export function buildProgram(dispatch: Dispatch, output: OutputConfiguration = {
     .addArgument(new Argument('<shell>', 'the shell').choices(COMPLETION_SHELLS))
     .action(run(async () => (await import('./commands/completion.js')).completionOf(program) as Command<never>));
 
+  // Hidden (not in --help, completions, the man page or docs): what the completion scripts ask for the stored
+  // certificate names. It takes the global options, so that --store and --config typed earlier count.
+  program
+    .command('__certificate-names', { hidden: true })
+    .description('print the stored certificate names, one a line, for shell completion')
+    .action(run(async () => (await import('./commands/certificate-names.js')).certificateNames as Command<never>));
+
   for (const command of leafCommands(program)) addGlobalOptions(command);
   return program;
 }

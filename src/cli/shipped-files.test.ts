@@ -3,14 +3,13 @@ import type { Command as Commander } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMPLETION_FILES } from './completion-files.js';
 import { buildProgram, VERSION } from './program.js';
+import { visibleSubcommands } from './visible-commands.js';
 
 const root = new URL('../../', import.meta.url);
 const program = buildProgram(async () => {});
 
 function allCommands(command: Commander, path: string[] = []): { path: string[]; command: Commander }[] {
-  return command.commands
-    .filter((c) => c.name() !== 'help')
-    .flatMap((c) => [{ path: [...path, c.name()], command: c }, ...allCommands(c, [...path, c.name()])]);
+  return visibleSubcommands(command).flatMap((c) => [{ path: [...path, c.name()], command: c }, ...allCommands(c, [...path, c.name()])]);
 }
 
 describe.each(Object.entries(COMPLETION_FILES))('the %s completion in completions/', (_shell, { file, render }) => {
