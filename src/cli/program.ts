@@ -175,7 +175,7 @@ export function buildProgram(dispatch: Dispatch, output: OutputConfiguration = {
 
   program
     .command('doctor')
-    .description('check what usually goes wrong before it costs a rate limit: CA, clock, store, port 80, webroots served, hooks, export directories')
+    .description('check what usually goes wrong before it costs a rate limit: CA, clock, store, port 80, webroots served, acmectl serve answering, hooks, export directories')
     .argument('[name...]', 'certificate names (default: all, and this machine\'s own checks)')
     .option('--http-port <port>', 'the port to check for the standalone server (default 80)')
     .option('--http-address <address>', 'address(es) to check it on, comma separated (default: all IPv4 and IPv6)')
