@@ -6,7 +6,7 @@ import type { WebrootProber } from '../core/doctor/webroot-served.js';
 const PROBE_TIMEOUT_MS = 10_000;
 
 /**
- * The webroot probe of doctor and of the issue/renew preflight: names resolved by this machine's DNS servers, or
+ * The webroot probe of doctor (also its serve check) and of the issue/renew preflight: names resolved by this machine's DNS servers, or
  * by ACMECTL_RESOLVE (read here, so that a malformed value is exit 2 before anything is sent).
  */
 export function webrootProber(signal: AbortSignal, env: NodeJS.ProcessEnv = process.env): WebrootProber {
