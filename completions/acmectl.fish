@@ -1,18 +1,28 @@
 # fish completion for acmectl. Generated from the command tree; install it as
 # ~/.config/fish/completions/acmectl.fish, or load it: acmectl completion fish | source
 
-# The subcommand path typed so far ("account register"), skipping options and their values.
-function __acmectl_path
+# What was typed so far, skipping options and their values: the subcommand path ("account register") on the
+# first line, the number of arguments on the second, then the options that choose the store, with their values.
+function __acmectl_walk
     set -l tokens (commandline -opc)
     set -l words
+    set -l arguments 0
+    set -l store_options
     set -l skip 0
     set -l paths 'issue' 'renew' 'list' 'ls' 'show' 'serve' 'export' 'revoke' 'delete' 'store' 'store copy' 'import' 'import certbot' 'config' 'config show' 'config check' 'doctor' 'ca' 'account' 'account register' 'account list' 'account show' 'account update' 'account rollover' 'account deactivate' 'schedule' 'schedule install' 'schedule status' 'schedule remove' 'completion'
     for token in $tokens[2..-1]
-        if test $skip = 1
+        if test $skip = store
+            set -a store_options $token
+            set skip 0
+            continue
+        else if test $skip = 1
             set skip 0
             continue
         end
         switch $token
+            case --config --store
+                set -a store_options $token
+                set skip store
             case --ca-bundle --challenge --concurrency --config --current-email --days --deploy-hook --eab-hmac-key --eab-kid --email --expiring --failure-hook --format --from --hook-timeout --http-address --http-port --key-group --key-mode --key-type --name --order-timeout --out --output --password-file --post-hook --pre-hook --preferred-chain --profile --reason --request-timeout --root --server --store --to --version --webroot
                 set skip 1
             case '-*'
@@ -21,15 +31,29 @@ function __acmectl_path
                 set -l extended (string join " " -- $words $token)
                 if contains -- $extended $paths
                     set -a words $token
+                else
+                    set arguments (math $arguments + 1)
                 end
         end
     end
-    string join " " -- $words
+    echo (string join " " -- $words)
+    echo $arguments
+    string join \n -- $store_options
 end
 
 function __acmectl_at
-    set -l typed (__acmectl_path)
-    test "$typed" = "$argv[1]"
+    set -l walk (__acmectl_walk)
+    test "$walk[1]" = "$argv[1]"
+end
+
+# The stored certificate names ($argv[1]: one or many expected), from the store chosen on the line; never an error.
+function __acmectl_names
+    set -l walk (__acmectl_walk)
+    if test "$argv[1]" = one; and test "$walk[2]" != 0
+        return
+    end
+    set -l command (commandline -opc)[1]
+    $command __certificate-names $walk[3..-1] </dev/null 2>/dev/null
 end
 
 complete -c acmectl -f
@@ -72,6 +96,7 @@ complete -c acmectl -n '__acmectl_at \'issue\'' -l dry-run
 complete -c acmectl -n '__acmectl_at \'issue\'' -l run-deploy-hooks
 complete -c acmectl -n '__acmectl_at \'issue\'' -l request-timeout -x
 complete -c acmectl -n '__acmectl_at \'issue\'' -l order-timeout -x
+complete -c acmectl -n '__acmectl_at \'renew\'' -a '(__acmectl_names many)'
 complete -c acmectl -n '__acmectl_at \'renew\'' -l days -x
 complete -c acmectl -n '__acmectl_at \'renew\'' -l force
 complete -c acmectl -n '__acmectl_at \'renew\'' -l concurrency -x
@@ -93,14 +118,18 @@ complete -c acmectl -n '__acmectl_at \'list\'' -l output -r -F
 complete -c acmectl -n '__acmectl_at \'ls\'' -l expiring -x
 complete -c acmectl -n '__acmectl_at \'ls\'' -l format -x
 complete -c acmectl -n '__acmectl_at \'ls\'' -l output -r -F
+complete -c acmectl -n '__acmectl_at \'show\'' -a '(__acmectl_names one)'
 complete -c acmectl -n '__acmectl_at \'show\'' -l pem
 complete -c acmectl -n '__acmectl_at \'serve\'' -l http-port -x
 complete -c acmectl -n '__acmectl_at \'serve\'' -l http-address -x
+complete -c acmectl -n '__acmectl_at \'export\'' -a '(__acmectl_names one)'
 complete -c acmectl -n '__acmectl_at \'export\'' -l out -r -F
 complete -c acmectl -n '__acmectl_at \'export\'' -l format -x
 complete -c acmectl -n '__acmectl_at \'export\'' -l password-file -r -F
+complete -c acmectl -n '__acmectl_at \'revoke\'' -a '(__acmectl_names one)'
 complete -c acmectl -n '__acmectl_at \'revoke\'' -l reason -x -a 'unspecified keyCompromise affiliationChanged superseded cessationOfOperation'
 complete -c acmectl -n '__acmectl_at \'revoke\'' -l delete
+complete -c acmectl -n '__acmectl_at \'delete\'' -a '(__acmectl_names one)'
 complete -c acmectl -n '__acmectl_at \'delete\'' -l files
 complete -c acmectl -n '__acmectl_at \'store\'' -a 'copy'
 complete -c acmectl -n '__acmectl_at \'store copy\'' -l from -x
@@ -110,6 +139,7 @@ complete -c acmectl -n '__acmectl_at \'import\'' -a 'certbot'
 complete -c acmectl -n '__acmectl_at \'import certbot\'' -l dry-run
 complete -c acmectl -n '__acmectl_at \'import certbot\'' -l out -r -F
 complete -c acmectl -n '__acmectl_at \'config\'' -a 'show check'
+complete -c acmectl -n '__acmectl_at \'doctor\'' -a '(__acmectl_names many)'
 complete -c acmectl -n '__acmectl_at \'doctor\'' -l http-port -x
 complete -c acmectl -n '__acmectl_at \'doctor\'' -l http-address -x
 complete -c acmectl -n '__acmectl_at \'doctor\'' -l request-timeout -x

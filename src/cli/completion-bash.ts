@@ -1,5 +1,5 @@
 import type { Command as Commander } from 'commander';
-import { completionTree, optionsByValue, valuedOptions } from './completion-tree.js';
+import { CERTIFICATE_NAMES_COMMAND, completionTree, optionsByValue, STORE_CHOOSING_OPTIONS, valuedOptions } from './completion-tree.js';
 
 /**
  * Renders the bash completion script from the command tree, so it cannot drift from the real commands.
@@ -14,17 +14,20 @@ export function renderBashCompletion(program: Commander): string {
     '# bash completion for acmectl. Generated from the command tree; install it as',
     '# /usr/share/bash-completion/completions/acmectl or source it: eval "$(acmectl completion bash)"',
     '_acmectl() {',
-    '  local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" path="" i word',
+    '  local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" path="" i word arguments=0 names=""',
     `  local global_options="${tree.globalOptions.join(' ')}"`,
+    '  local -a store_options=()',
     '  for ((i = 1; i < COMP_CWORD; i++)); do',
     '    word="${COMP_WORDS[i]}"',
     '    case "$word" in',
+    `      ${STORE_CHOOSING_OPTIONS.join('|')}) store_options+=("$word" "\${COMP_WORDS[i+1]}"); ((i++)) ;;`,
     `      ${valued.join('|')}) ((i++)) ;;`,
     '      -*) ;;',
     '      *)',
     '        # a word extends the command path only when it names a subcommand; else it is an argument',
     '        case "${path:+$path }$word" in',
     `          ${subcommandPaths(tree)}) path="\${path:+$path }$word" ;;`,
+    '          *) arguments=$((arguments + 1)) ;;',
     '        esac ;;',
     '    esac',
     '  done',
@@ -35,9 +38,13 @@ export function renderBashCompletion(program: Commander): string {
     '  esac',
     '  local words',
     '  case "$path" in',
-    ...[...tree.paths].map(([path, p]) => `    ${path === '' ? "''" : `'${path}'`}) words="${[...p.subcommands, ...p.argumentChoices, ...p.options].join(' ')}" ;;`),
+    ...[...tree.paths].map(([path, p]) => `    ${path === '' ? "''" : `'${path}'`}) words="${[...p.subcommands, ...p.argumentChoices, ...p.options].join(' ')}"${p.certificateNames ? `; names=${p.certificateNames}` : ''} ;;`),
     '    *) words="" ;;',
     '  esac',
+    '  # the stored certificate names where one is expected, from the store chosen on the line (never an error)',
+    '  if [[ $cur != -* ]] && { [[ $names == many ]] || [[ $names == one && $arguments == 0 ]]; }; then',
+    `    words+=" $("\${COMP_WORDS[0]}" ${CERTIFICATE_NAMES_COMMAND} "\${store_options[@]}" </dev/null 2>/dev/null)"`,
+    '  fi',
     '  COMPREPLY=($(compgen -W "$words $global_options" -- "$cur"))',
     '}',
     'complete -F _acmectl acmectl',

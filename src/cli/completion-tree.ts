@@ -1,4 +1,5 @@
 import type { Command as Commander, Option } from 'commander';
+import { visibleSubcommands } from './visible-commands.js';
 
 /**
  * What a shell needs to complete acmectl, read from the real command tree so that no completion script can
@@ -19,7 +20,15 @@ export interface CompletionPath {
   argumentChoices: string[];
   /** Long options of this command only (globals are in CompletionTree.globalOptions). */
   options: string[];
+  /** Whether the command takes stored certificate names (an argument called `name`): one, several, or none. */
+  certificateNames: 'one' | 'many' | null;
 }
+
+/** The hidden command the scripts run for the stored certificate names (commands/certificate-names.ts). */
+export const CERTIFICATE_NAMES_COMMAND = '__certificate-names';
+
+/** Options passed on to CERTIFICATE_NAMES_COMMAND when typed earlier on the line: they choose the store. */
+export const STORE_CHOOSING_OPTIONS = ['--config', '--store'] as const;
 
 /** How an option's value is completed: a file name, one of fixed values, or nothing to offer. */
 export type ValueCompletion = { kind: 'file' } | { kind: 'choice'; values: string[] } | { kind: 'free' };
@@ -41,11 +50,13 @@ export function completionTree(program: Commander): CompletionTree {
       // --format pem,combined): the scripts complete by the option alone, so they offer nothing for it.
       values.set(option.long, seen && JSON.stringify(seen) !== JSON.stringify(value) ? { kind: 'free' } : value);
     }
-    const subcommands = command.commands.filter((c) => c.name() !== 'help');
+    const subcommands = visibleSubcommands(command);
+    const nameArgument = command.registeredArguments.find((a) => a.name() === 'name');
     paths.set(path, {
       subcommands: subcommands.flatMap((c) => [c.name(), ...c.aliases()]),
       argumentChoices: command.registeredArguments.flatMap((a) => a.argChoices ?? []),
       options: longOptions(command.options).filter((o) => !globals.has(o)),
+      certificateNames: nameArgument ? (nameArgument.variadic ? 'many' : 'one') : null,
     });
     for (const sub of subcommands) {
       for (const name of [sub.name(), ...sub.aliases()]) visit(sub, path ? `${path} ${name}` : name);

@@ -57,6 +57,17 @@ describe('argv → command input', () => {
   });
 });
 
+describe('the hidden command of the completion scripts', () => {
+  it('runs with the store-choosing global options, and is not in --help', async () => {
+    const parsed = await parse(['__certificate-names', '--store', 'sqlite:/x.db', '--config', '/c.json']);
+    expect(parsed.command).toBe('certificateNames');
+    expect(parsed.global).toMatchObject({ store: 'sqlite:/x.db', config: '/c.json' });
+    const program = buildProgram(async () => {});
+    expect(program.helpInformation()).toContain('completion');
+    expect(program.helpInformation()).not.toContain('__certificate-names');
+  });
+});
+
 describe('version', () => {
   it.each([['-V'], ['--version']])('%s prints VERSION and exits 0', async (flag) => {
     let printed = '';

@@ -175,7 +175,7 @@ export function buildProgram(dispatch: Dispatch, output: OutputConfiguration = {
 
   program
     .command('doctor')
-    .description('check what usually goes wrong before it costs a rate limit: CA, clock, store, port 80, webroots served, hooks, export directories')
+    .description('check what usually goes wrong before it costs a rate limit: CA, clock, store, port 80, webroots served, acmectl serve answering, hooks, export directories')
     .argument('[name...]', 'certificate names (default: all, and this machine\'s own checks)')
     .option('--http-port <port>', 'the port to check for the standalone server (default 80)')
     .option('--http-address <address>', 'address(es) to check it on, comma separated (default: all IPv4 and IPv6)')
@@ -254,6 +254,13 @@ export function buildProgram(dispatch: Dispatch, output: OutputConfiguration = {
     .description('print the shell completion script')
     .addArgument(new Argument('<shell>', 'the shell').choices(COMPLETION_SHELLS))
     .action(run(async () => (await import('./commands/completion.js')).completionOf(program) as Command<never>));
+
+  // Hidden (not in --help, completions, the man page or docs): what the completion scripts ask for the stored
+  // certificate names. It takes the global options, so that --store and --config typed earlier count.
+  program
+    .command('__certificate-names', { hidden: true })
+    .description('print the stored certificate names, one a line, for shell completion')
+    .action(run(async () => (await import('./commands/certificate-names.js')).certificateNames as Command<never>));
 
   for (const command of leafCommands(program)) addGlobalOptions(command);
   return program;

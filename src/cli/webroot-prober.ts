@@ -6,8 +6,9 @@ import type { WebrootProber } from '../core/doctor/webroot-served.js';
 const PROBE_TIMEOUT_MS = 10_000;
 
 /**
- * The webroot probe of doctor and of the issue/renew preflight: names resolved by this machine's DNS servers, or
- * by ACMECTL_RESOLVE (read here, so that a malformed value is exit 2 before anything is sent).
+ * The webroot probe of doctor (its webroot and serve checks) and of the issue/renew preflight: names resolved by
+ * this machine's DNS servers, or by ACMECTL_RESOLVE (read here, so that a malformed value is exit 2 before
+ * anything is sent).
  */
 export function webrootProber(signal: AbortSignal, env: NodeJS.ProcessEnv = process.env): WebrootProber {
   const resolve = dnsResolver(parseResolveOverrides(env[RESOLVE_VARIABLE]), PROBE_TIMEOUT_MS);

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { certificateKey, certificatePrefix, decodeRecord } from './certificate-record.js';
+import { certificateKey, certificatePrefix, decodeRecord, isCertificateName } from './certificate-record.js';
 import type { CertificateRecord } from './certificate-record.js';
 import { UsageError } from '../domain/errors.js';
 import { recordDecision } from './renewal-decision.js';
@@ -22,6 +22,20 @@ export async function readAllCertificates(store: Store): Promise<CertificateReco
   const records: CertificateRecord[] = [];
   for await (const { key, entry } of store.entries(certificatePrefix())) records.push(decodeRecord(entry.value, key));
   return records;
+}
+
+/**
+ * The names of the stored certificates, in key order, read from the keys alone (no record is read). A key that
+ * is no valid certificate name (a store written by something else) is left out: shells expand these words.
+ */
+export async function certificateNames(store: Store): Promise<string[]> {
+  const prefix = certificatePrefix();
+  const names: string[] = [];
+  for await (const key of store.list(prefix)) {
+    const name = key.slice(prefix.length);
+    if (isCertificateName(name)) names.push(name);
+  }
+  return names;
 }
 
 /** The certificate stored under `name`, or null. */

@@ -127,9 +127,14 @@ export const HISTORY_LIMIT = 10;
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
+/** Whether checkCertificateName() accepts the name. */
+export function isCertificateName(name: string): boolean {
+  return NAME_PATTERN.test(name) && !name.includes('..');
+}
+
 /** A certificate name becomes a store key and a directory name: letters, digits, '.', '_', '-' only. */
 export function checkCertificateName(name: string): string {
-  if (!NAME_PATTERN.test(name) || name.includes('..')) {
+  if (!isCertificateName(name)) {
     throw new UsageError(`"${visibleText(name, 300)}" cannot be a certificate name`, { hint: 'use letters, digits, ".", "_" and "-" (e.g. --name example.com)' });
   }
   return name;

@@ -132,6 +132,27 @@ export class SqliteStore extends StoreBackend {
     }
   }
 
+  /**
+   * Opens an existing database for reading only, for answers that must come at once or not at all (shell
+   * completion): nothing is created, migrated or purged, so no write lock is taken, and a database locked
+   * longer than `busyTimeoutMs` fails instead of waiting SQLite's usual 5 s (the wait blocks the whole process).
+   * Every write fails with SQLITE_READONLY. A database of another schema version is refused as open() does.
+   */
+  static async openReadOnly(path: string, options: { busyTimeoutMs: number }): Promise<SqliteStore> {
+    const file = resolve(path);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs });
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version !== SQLITE_SCHEMA_VERSION) throw new OperationError(`the SQLite store ${file} has schema version ${version}, not ${SQLITE_SCHEMA_VERSION}`);
+      return new SqliteStore(file, db);
+    } catch (error) {
+      db?.close();
+      if (error instanceof AcmectlError) throw error;
+      throw new OperationError(`cannot read the SQLite store ${file}: ${describeError(error)}`, { cause: error, hint: hintFor(error) });
+    }
+  }
+
   async get(key: string): Promise<Entry | null> {
     return this.run('read', () => {
       const row = this.#statements.selectLiveEntry.get({ key, now: Date.now() }) as EntryRow | undefined;

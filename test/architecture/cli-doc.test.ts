@@ -7,15 +7,14 @@ import { readFileSync } from 'node:fs';
 import type { Command as Commander } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
+import { visibleSubcommands } from '../../src/cli/visible-commands.js';
 
 const doc = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
 const program = buildProgram(async () => {});
 const headings = new Set(doc.split('\n').flatMap((line) => /^###\s+(.+)$/.exec(line)?.[1] ?? []));
 
 function allCommands(command: Commander, path: string[] = []): { path: string[]; command: Commander }[] {
-  return command.commands
-    .filter((c) => c.name() !== 'help')
-    .flatMap((c) => [{ path: [...path, c.name()], command: c }, ...allCommands(c, [...path, c.name()])]);
+  return visibleSubcommands(command).flatMap((c) => [{ path: [...path, c.name()], command: c }, ...allCommands(c, [...path, c.name()])]);
 }
 
 describe('docs/cli.md', () => {

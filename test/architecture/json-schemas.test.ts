@@ -7,15 +7,14 @@ import { readFileSync } from 'node:fs';
 import type { Command as Commander } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
+import { visibleSubcommands } from '../../src/cli/visible-commands.js';
 import { describeErrors, documentSchema, SCHEMA_ID_BASE, schemaFiles, schemaNameOf, schemaValidator, SHARED_SCHEMAS } from '../support/json-schemas.js';
 
 const program = buildProgram(async () => {});
 
 /** The commands that run (leaves of the tree), as typed: `list`, `account register`. */
 function leafCommands(command: Commander, path: string[] = []): string[] {
-  return command.commands
-    .filter((c) => c.name() !== 'help')
-    .flatMap((c) => (c.commands.length === 0 ? [[...path, c.name()].join(' ')] : leafCommands(c, [...path, c.name()])));
+  return visibleSubcommands(command).flatMap((c) => (c.commands.length === 0 ? [[...path, c.name()].join(' ')] : leafCommands(c, [...path, c.name()])));
 }
 
 const files = schemaFiles();

@@ -8,6 +8,8 @@ import { certificateOf, keyMatchesCertificate, opensslVerify } from '../support/
 import { runCli } from '../support/cli.js';
 import { startRedis } from '../support/redis-server.js';
 import type { RedisServerHandle } from '../support/redis-server.js';
+import { openStore } from '../../src/store/open.js';
+import { describeErrors, documentSchema, schemaValidator } from '../support/json-schemas.js';
 import { startServe } from '../support/serve-process.js';
 import type { ServeProcess } from '../support/serve-process.js';
 import { treeSnapshot } from '../support/store-snapshot.js';
@@ -118,6 +120,57 @@ describe('a fleet sharing one Redis store', () => {
     const renewed = await runCli(['renew', '--force', '--no-random-sleep', ...common(store)], { home: other });
     expect(renewed.stdout).toMatch(/1 renewed/);
     expect(await keyMatchesCertificate(join(other, 'live', 'moved.example.test'))).toBe(true);
+  });
+});
+
+describe('doctor on a fleet', () => {
+  interface Check {
+    name: string;
+    certificate: string | null;
+    verdict: string;
+    detail: string;
+    fix: string | null;
+  }
+  it('checks that acmectl serve answers a --challenge store certificate through each name over IPv4 and IPv6 (exit 1 and the fix when it does not); the probe token leaves the store', async () => {
+    const store = freshStore();
+    const home = nodeHome();
+    const name = 'doctor.fleet.example.test';
+    // The name points at both loopback addresses, where serve listens, as a dual-stack host would.
+    const env = { ACMECTL_RESOLVE: `${name}:127.0.0.1,${name}:[::1]` };
+    const validate = documentSchema(schemaValidator(), 'doctor');
+    const doctor = async (): Promise<{ code: number; serve: Check }> => {
+      const result = await runCli(['doctor', name, ...common(store), '--json'], { home, env });
+      const document = JSON.parse(result.stdout) as { checks: Check[] };
+      expect(validate(document), describeErrors(validate.errors)).toBe(true);
+      const serve = document.checks.find((c) => c.name === 'serve' && c.certificate === name);
+      if (!serve) throw new Error(`no serve check: ${result.stdout}`);
+      return { code: result.code, serve };
+    };
+    const serve = await startServe(['--store', store, '--http-port', String(pebble.httpPort), '--http-address', '127.0.0.1,::1'], { ACMECTL_HOME: nodeHome() });
+    try {
+      const issued = await runCli(['issue', name, ...common(store), '--challenge', 'store', '--http-port', String(pebble.httpPort), '--email', 'ops@example.com', '--agree-tos'], { home });
+      expect(issued.code, issued.stderr).toBe(0);
+      const healthy = await doctor();
+      expect(healthy.serve).toEqual({ name: 'serve', certificate: name, verdict: 'ok', detail: `served through ${name} at 127.0.0.1 (IPv4), ${name} at ::1 (IPv6)`, fix: null });
+      expect(healthy.code).toBe(0);
+      expect(serve.log()).toMatch(/ GET \/\.well-known\/acme-challenge\/acmectl-probe-[A-Za-z0-9_-]+ 200 /);
+    } finally {
+      await serve.stop();
+    }
+    const down = await doctor();
+    expect(down.code).toBe(1);
+    expect(down.serve.verdict).toBe('fail');
+    expect(down.serve.detail).toBe(`${name} at 127.0.0.1 (IPv4): connection refused on port ${pebble.httpPort}; ${name} at ::1 (IPv6): connection refused on port ${pebble.httpPort}`);
+    expect(down.serve.fix).toBe(`nothing listens on port ${pebble.httpPort} at 127.0.0.1: run acmectl serve with this store on every host ${name} points to; nothing listens on port ${pebble.httpPort} at ::1: run acmectl serve with this store on every host ${name} points to`);
+    // Both probes deleted their token from the shared store.
+    const opened = await openStore(store);
+    try {
+      const left: string[] = [];
+      for await (const key of opened.list('challenges/')) left.push(key);
+      expect(left).toEqual([]);
+    } finally {
+      await opened.close();
+    }
   });
 });
 

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startPebble, withPebble } from '../support/pebble.js';
 import type { PebbleHandle } from '../support/pebble.js';
 import { buildProgram } from '../../src/cli/program.js';
+import { visibleSubcommands } from '../../src/cli/visible-commands.js';
 import { BIN, cliEnv, pebbleArgs, runCli } from '../support/cli.js';
 import { describeErrors, documentSchema, SCHEMA_ID_BASE, schemaValidator } from '../support/json-schemas.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -381,5 +382,5 @@ function certbotLayout(dir: string): string {
 }
 
 function leafCommands(command: Commander, path: string[] = []): string[] {
-  return command.commands.filter((c) => c.name() !== 'help').flatMap((c) => (c.commands.length === 0 ? [[...path, c.name()].join(' ')] : leafCommands(c, [...path, c.name()])));
+  return visibleSubcommands(command).flatMap((c) => (c.commands.length === 0 ? [[...path, c.name()].join(' ')] : leafCommands(c, [...path, c.name()])));
 }

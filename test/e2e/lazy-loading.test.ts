@@ -50,6 +50,13 @@ describe('lazy loading', () => {
     expect(loaded).not.toContain('acme-client');
   });
 
+  // Run by the shell completions on every TAB where a certificate name is expected.
+  it('the stored names for completion load neither the ACME client nor a network store client', async () => {
+    const loaded = await modulesLoadedBy(['__certificate-names']);
+    expect(loaded).toContain('cosmiconfig');
+    for (const heavy of ['acme-client', 'ioredis', 'node-forge']) expect(loaded).not.toContain(heavy);
+  });
+
   it('renew and issue load node-forge only to write a PKCS#12 file', async () => {
     expect(await modulesLoadedBy(['renew'])).not.toContain('node-forge');
     expect(await modulesLoadedBy(['issue', '*.example.com'])).not.toContain('node-forge');

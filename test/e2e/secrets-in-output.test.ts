@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, PEBBLE_EAB_KEYS, startPebble } from '../../scripts/lib/pebble.js';
 import type { PebbleHandle } from '../../scripts/lib/pebble.js';
 import { buildProgram } from '../../src/cli/program.js';
+import { visibleSubcommands } from '../../src/cli/visible-commands.js';
 import { pebbleArgs, runCli } from '../support/cli.js';
 import { startRedis } from '../support/redis-server.js';
 import type { RedisServerHandle } from '../support/redis-server.js';
@@ -99,7 +100,7 @@ const ROWS: Row[] = [
 
 /** The paths of the commands that run something (the leaves of the tree), e.g. "account register". */
 function commandPaths(command: Command, prefix: string[] = []): string[] {
-  return command.commands.flatMap((sub) => {
+  return visibleSubcommands(command).flatMap((sub) => {
     const path = [...prefix, sub.name()];
     return sub.commands.length > 0 ? commandPaths(sub, path) : [path.join(' ')];
   });

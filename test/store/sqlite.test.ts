@@ -168,6 +168,45 @@ describe('SqliteStore persistence', () => {
   });
 });
 
+describe('SqliteStore.openReadOnly (shell completion)', () => {
+  it('reads what is stored while another process holds the write lock, and writes nothing', async () => {
+    const path = freshPath();
+    const writer = await SqliteStore.open(path);
+    await writer.put('certs/example.com', new Uint8Array([1]));
+    // A renew in progress: BEGIN IMMEDIATE held by another connection. open() would wait for it (its migration
+    // takes the write lock); a reader must not.
+    const busy = new Database(path);
+    busy.exec('BEGIN IMMEDIATE');
+    try {
+      const reader = await SqliteStore.openReadOnly(path, { busyTimeoutMs: 100 });
+      try {
+        const keys: string[] = [];
+        for await (const key of reader.list('certs/')) keys.push(key);
+        expect(keys).toEqual(['certs/example.com']);
+        await expect(reader.put('certs/other', new Uint8Array([2]))).rejects.toThrow(/readonly|read-only/i);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      busy.exec('ROLLBACK');
+      busy.close();
+      await writer.close();
+    }
+  });
+
+  it('creates nothing for a file that does not exist', async () => {
+    const dir = join(root, 'never-created');
+    await expect(SqliteStore.openReadOnly(join(dir, 'acmectl.db'), { busyTimeoutMs: 100 })).rejects.toBeInstanceOf(OperationError);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('refuses a database that is not an acmectl store of this schema version', async () => {
+    const path = freshPath();
+    new Database(path).close(); // an empty SQLite file: user_version 0, no tables
+    await expect(SqliteStore.openReadOnly(path, { busyTimeoutMs: 100 })).rejects.toThrow(/schema version 0/);
+  });
+});
+
 describe('SqliteStore open failures', () => {
   it('a file that is not a database: OperationError naming the path', async () => {
     const path = freshPath();

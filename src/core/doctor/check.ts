@@ -2,7 +2,7 @@
 export type Verdict = 'ok' | 'warn' | 'fail';
 
 export interface Check {
-  /** What was checked: `ca`, `clock`, `store`, `http-port`, `webroot`, `hooks`, `out-dir`. */
+  /** What was checked: `ca`, `clock`, `store`, `http-port`, `webroot`, `serve`, `hooks`, `out-dir`. */
   name: string;
   /** The certificate the check is about, or null for a check of this machine. */
   certificate: string | null;

@@ -14,6 +14,7 @@ import { checkHttpPort } from './http-port.js';
 import { checkOutDirWritable } from './out-dir-writable.js';
 import { checkStoreWritable } from './store-writable.js';
 import type { StoreTarget } from './store-writable.js';
+import { checkServeAnswers } from './serve-answers.js';
 import { checkWebrootServed } from './webroot-served.js';
 import type { WebrootProber } from './webroot-served.js';
 
@@ -97,12 +98,12 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
     checks.push(await checkOutDirWritable(request.defaultExportDir, null));
   }
 
-  for (const record of records) checks.push(...(await checkCertificate(record, request, deps)));
+  for (const record of records) checks.push(...(await checkCertificate(record, request, deps, store)));
   return { checks, cas: [...readings.values()].flatMap((r) => (r.offer ? [r.offer] : [])) };
 }
 
-/** How a certificate answers challenges, its hooks and its export directory. */
-async function checkCertificate(record: CertificateRecord, request: DoctorRequest, deps: DoctorDependencies): Promise<Check[]> {
+/** How a certificate answers challenges, its hooks and its export directory. `store` holds the record. */
+async function checkCertificate(record: CertificateRecord, request: DoctorRequest, deps: DoctorDependencies, store: Store | null): Promise<Check[]> {
   const { settings, name } = record;
   const checks: Check[] = [];
   if (settings.challenge === 'standalone') {
@@ -111,6 +112,9 @@ async function checkCertificate(record: CertificateRecord, request: DoctorReques
   }
   if (settings.challenge === 'webroot' && settings.webroot !== null) {
     checks.push(await checkWebrootServed(name, settings.webroot, record.identifiers.map((i) => i.value), settings.httpPort, deps.probeWebroot));
+  }
+  if (settings.challenge === 'store' && store) {
+    checks.push(await checkServeAnswers(name, store, record.identifiers.map((i) => i.value), settings.httpPort, deps.probeWebroot));
   }
   const hookCheck = await checkHooksRunnable(settings.hooks, name, deps.env);
   if (hookCheck) checks.push(hookCheck);
