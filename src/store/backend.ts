@@ -6,7 +6,8 @@
  */
 import { AcmectlError } from '../domain/errors.js';
 import { LeaseKeeper } from './lease.js';
-import { describeError, type StoreErrors } from './errors.js';
+import { describeError } from '../net/error-text.js';
+import type { StoreErrors } from './errors.js';
 import type { Entry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 
 /** What a failure says in the message and the hint, and which error travels along as its cause. */

@@ -4,11 +4,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateLocalhostCertificates } from '../../../scripts/lib/pebble.js';
-import { tempDir } from '../../../test/support/temp-dir.js';
-import { AbortedError } from '../../domain/errors.js';
-import { Secrets } from '../errors.js';
-import { HttpClient, type HttpClientOptions, type HttpRequest } from './client.js';
+import { generateLocalhostCertificates } from '../../scripts/lib/pebble.js';
+import { tempDir } from '../../test/support/temp-dir.js';
+import { AbortedError } from '../domain/errors.js';
+import { Secrets } from './error-text.js';
+import { HttpClient, type HttpClientOptions, type HttpRequest } from './http-client.js';
 import { HttpTransportError } from './transport-error.js';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;

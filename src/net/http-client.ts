@@ -1,5 +1,6 @@
 /**
- * The one HTTP client of the stores that speak HTTP (etcd's v3 JSON gateway, Consul, Vault), on Node's own
+ * The one HTTP client of acmectl: the CA's ACME endpoints (acme/transport.ts) and the stores that speak HTTP
+ * (etcd's v3 JSON gateway, Consul, Vault), on Node's own
  * http/https. Every exchange has one deadline for all of it (connecting, sending, the headers and the whole
  * body, so a server that trickles bytes or never ends cannot hold acmectl past it) and a cap on the answer's
  * size (read into memory up to the cap, never beyond). Connections are kept alive; a request that meets a
@@ -9,9 +10,9 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { abortedError } from '../../domain/errors.js';
-import { tlsConnectionOptions, type TlsTrust } from '../../pki/tls-trust.js';
-import { codeOf, Secrets } from '../errors.js';
+import { abortedError } from '../domain/errors.js';
+import { tlsConnectionOptions, type TlsTrust } from '../pki/tls-trust.js';
+import { codeOf, Secrets } from './error-text.js';
 import { HttpTransportError, type TransportFailureKind } from './transport-error.js';
 
 /** The largest answer read unless a request allows more: every single-entry answer of the stores fits. */
