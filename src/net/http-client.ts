@@ -41,18 +41,20 @@ export interface HttpRequest {
   /** Host name or IP address (IPv6 without brackets). */
   host: string;
   port: number;
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   /** The path and query, already percent-encoded. */
   path: string;
   headers?: Readonly<Record<string, string>>;
   body?: string | Buffer;
   /**
    * The request may be sent a second time, after a kept-alive connection turned out to be dead (the server may
-   * have received the first one). Default: true for GET only.
+   * have received the first one). Default: true for GET and HEAD only.
    */
   idempotent?: boolean;
   /** The largest answer body accepted, in bytes; DEFAULT_MAX_ANSWER_BYTES unless given. */
   maxAnswerBytes?: number;
+  /** The deadline of this exchange, in milliseconds, when it is not the client's. */
+  timeoutMs?: number;
   /** Stops the exchange with an AbortedError once aborted. */
   signal?: AbortSignal;
 }
@@ -82,7 +84,7 @@ export class HttpClient {
     try {
       return await this.#exchange(request);
     } catch (error) {
-      const idempotent = request.idempotent ?? request.method === 'GET';
+      const idempotent = request.idempotent ?? (request.method === 'GET' || request.method === 'HEAD');
       if (!(error instanceof HttpTransportError) || error.kind !== 'dead-socket' || !idempotent) throw error;
       // The server closed its end of the kept-alive connections (it restarted, or timed them out): the other
       // idle ones are likely dead too, so the second try opens a fresh connection.
@@ -97,7 +99,7 @@ export class HttpClient {
   }
 
   #exchange(request: HttpRequest): Promise<HttpAnswer> {
-    const { timeoutMs } = this.#options;
+    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs;
     const limit = request.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
     const { signal } = request;
     return new Promise<HttpAnswer>((resolve, reject) => {
