@@ -281,7 +281,7 @@ export class CaClient {
  * How many times a request is signed when the CA keeps answering badNonce. A CA that rejects nonces often
  * (Pebble can be told to reject half of them) must not end a run; one that rejects every nonce must.
  */
-const BAD_NONCE_TRIES = 20;
+export const BAD_NONCE_TRIES = 20;
 
 function transportOf(options: { requestTimeoutMs: number; signal?: AbortSignal }): TransportOptions {
   return { requestTimeoutMs: options.requestTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) };
