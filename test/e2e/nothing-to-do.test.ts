@@ -52,7 +52,8 @@ describe('a run with nothing to do', () => {
     expect(idle.code, idle.stderr).toBe(0);
     expect(idle.stdout).toMatch(/^0 renewed, 1 not due, 0 failed$/m);
     expect(proxy.requests.slice(seen)).toEqual([]);
-    expect(idle.caPath).toEqual([]);
+    // acmectl's own CA modules are part of the renew command (a few small files); the package it once needed is not.
+    expect(idle.loaded).not.toContain('acme-client');
 
     const listed = await runRecordingModules(home, ['list']);
     expect(listed.code, listed.stderr).toBe(0);
