@@ -39,7 +39,7 @@ export function isHttpUrl(value: unknown): value is string {
   }
 }
 
-/** The JSON object a CA answered with; axios leaves a body that is not valid JSON as the text it was. */
+/** The JSON object a CA answered with; the transport leaves a body that is not valid JSON as the text it was. */
 export function jsonObject(data: unknown, kind: AcmeObjectKind): Record<string, unknown> {
   let value = data;
   if (Buffer.isBuffer(value)) value = value.toString('utf8');

@@ -11,7 +11,10 @@ import { abortableSleep, parseRetryAfter } from './polling.js';
 import type { PollResult } from './polling.js';
 import { retryAfterUntil } from './retry-after.js';
 import type { CaRequestKind, CaRetryAfter } from './retry-after.js';
-import { LONGEST_RETRY_AFTER_S, loadAcmeClient, SERVER_ERROR_RETRIES, trustForOrigin, unauthenticatedGet } from './transport.js';
+import { externalAccountBinding, JwsSigner } from './jws.js';
+import { isNonce, noncePoolFor, type NoncePool } from './nonce-pool.js';
+import { caRequest, SERVER_ERROR_RETRIES, serverErrorWaitMs, trustForOrigin, unauthenticatedGet, unsignedRequest } from './transport.js';
+import type { CaAnswer, TransportOptions } from './transport.js';
 import { visibleText } from '../domain/visible-text.js';
 
 export type { AcmeAccount, AcmeAuthorization, AcmeChallenge, AcmeDirectory, AcmeOrder, AcmeStatus } from './acme-objects.js';
@@ -42,59 +45,43 @@ export interface CaConnectOptions {
   signal?: AbortSignal;
 }
 
-/** acme-client's HttpClient: JWS signing, nonces (badNonce retried with a fresh nonce), EAB. */
-interface AcmeHttpClient {
-  getDirectory(): Promise<unknown>;
-  /** The public key as a JWK. */
-  getJwk(): unknown;
-  /** A flattened JWS signed with this client's key, with a `jwk` header and no nonce (a key change's inner JWS). */
-  createSignedBody(url: string, payload: unknown): unknown;
-  signedRequest(url: string, payload: unknown, options: { kid?: string | null; includeExternalAccountBinding?: boolean }): Promise<HttpAnswer>;
-}
-interface HttpAnswer {
-  status: number;
-  headers: Record<string, string | undefined>;
-  data: unknown;
-}
+type HttpAnswer = CaAnswer;
 
 /**
- * One account's conversation with one CA, over acme-client's low-level HttpClient (not `auto()`), so that
- * polling, timeouts and problem documents stay ours. Methods throw AcmeProblemError when the CA answers
- * with a problem document, CaUnreachableError when it does not answer.
+ * One account's conversation with one CA: JWS-signed requests (jws.ts) with nonces kept from every answer
+ * (nonce-pool.ts), over acmectl's own transport (transport.ts), so that signing, retries, polling, timeouts and
+ * problem documents are all ours. Methods throw AcmeProblemError when the CA answers with a problem document,
+ * CaUnreachableError when it does not answer.
  */
 export class CaClient {
+  private readonly signer: JwsSigner;
+  /** The origins signed requests may go to (ca-origins.ts). */
+  private readonly origins: ReadonlySet<string>;
+  private readonly nonces: NoncePool;
+
   private constructor(
-    private readonly http: AcmeHttpClient,
+    accountKeyPem: string,
     readonly directoryUrl: string,
     readonly directory: AcmeDirectory,
     private accountUrl: string | undefined,
-    /** acme-client's signer for another key (the new key of a key change). */
-    private readonly signerFor: (keyPem: string) => AcmeHttpClient,
-    /** The origins signed requests may go to (ca-origins.ts). */
-    private readonly origins: ReadonlySet<string> = allowedOrigins(directoryUrl, directory),
-    /** The command's signal: ends a wait before a request is signed again. */
-    private readonly signal?: AbortSignal,
-  ) {}
+    private readonly eab: ExternalAccountBinding | undefined,
+    /** The request deadline, and the command's signal (it also ends a wait before a request is signed again). */
+    private readonly transport: TransportOptions,
+  ) {
+    this.signer = new JwsSigner(accountKeyPem);
+    this.origins = allowedOrigins(directoryUrl, directory);
+    this.nonces = noncePoolFor(directory.newNonce);
+  }
 
   static async connect(options: CaConnectOptions): Promise<CaClient> {
-    const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    const transport = transportOf(options);
     if (options.caBundlePem) trustForOrigin(options.directoryUrl, options.caBundlePem);
-    const client = new acme.Client({
-      directoryUrl: options.directoryUrl,
-      accountKey: options.accountKeyPem,
-      ...(options.accountUrl ? { accountUrl: options.accountUrl } : {}),
-      ...(options.eab ? { externalAccountBinding: { kid: options.eab.kid, hmacKey: options.eab.hmacKey } } : {}),
+    const directory = await readingDirectory(options.directoryUrl, async () => {
+      const answer = await unsignedRequest(options.directoryUrl, 'GET', transport);
+      if (answer.status >= 400) throw new Error(`HTTP ${answer.status}`);
+      return answer.data;
     });
-    const httpOf = (c: unknown): AcmeHttpClient => {
-      const http = (c as { http?: AcmeHttpClient }).http;
-      if (!http || typeof http.signedRequest !== 'function' || typeof http.createSignedBody !== 'function') throw new Error('unsupported acme-client version: Client.http is missing');
-      return http;
-    };
-    const http = httpOf(client);
-    // A client for another key is made without contacting the CA; only its JWS signing is used.
-    const signerFor = (keyPem: string): AcmeHttpClient => httpOf(new acme.Client({ directoryUrl: options.directoryUrl, accountKey: keyPem }));
-    const directory = await readingDirectory(options.directoryUrl, () => http.getDirectory());
-    return new CaClient(http, options.directoryUrl, directory, options.accountUrl, signerFor, undefined, options.signal);
+    return new CaClient(options.accountKeyPem, options.directoryUrl, directory, options.accountUrl, options.eab, transport);
   }
 
   /** The CA's directory alone (no account): what `acmectl ca` shows and what `--profile` is checked against. */
@@ -167,7 +154,7 @@ export class CaClient {
     const url = this.directory.keyChange;
     if (!url) throw new OperationError(`${this.directoryUrl} does not offer account key changes (no keyChange in its directory)`);
     const accountUrl = this.accountUrlOrThrow('changing the account key');
-    const inner = this.signerFor(newKeyPem).createSignedBody(url, { account: accountUrl, oldKey: this.http.getJwk() });
+    const inner = new JwsSigner(newKeyPem).sign({ url }, { account: accountUrl, oldKey: this.signer.jwk });
     expectStatus(await this.signed(url, inner, { kid: accountUrl }), [200], 'changing the account key');
   }
 
@@ -247,43 +234,61 @@ export class CaClient {
     return this.accountUrl;
   }
 
+  /** A request signed with the account URL as `kid`; a null payload is a POST-as-GET (RFC 8555 §6.3). */
   private post(url: string, payload: unknown, what: string): Promise<HttpAnswer> {
     if (!this.accountUrl) throw new Error(`no account URL while ${what}`);
     return this.signed(url, payload, { kid: this.accountUrl });
   }
 
   /**
-   * A signed request, signed again with a fresh nonce when the CA answers
-   * - badNonce: acme-client retries 5 times with the nonce that came with the answer; a CA that rejects nonces
-   *   often (Pebble can be told to) still beats that now and then, so a few more rounds start over. Safe for
+   * A signed request (with `kid`, or with the account's `jwk` for newAccount), signed again with a fresh nonce when
+   * the CA answers
+   * - badNonce: at once, with the nonce that came with that answer, up to BAD_NONCE_TRIES times in all. Safe for
    *   every request: a badNonce request was rejected before it was processed.
-   * - a server error (5xx): a moment later (its Retry-After up to LONGEST_RETRY_AFTER_S, else 1 s, 2 s, ...), a few
-   *   times. It must be signed again: re-sending the same JWS (acme-client's interceptor would) spends a used
-   *   nonce, and the CA's badNonce would hide its real error. After the last round the CA's own answer is returned.
+   * - a server error (5xx): a moment later (its Retry-After up to LONGEST_RETRY_AFTER_S, else 1 s, 2 s, 3 s),
+   *   SERVER_ERROR_RETRIES times. It must be signed again: the same JWS would carry a spent nonce, and the CA's
+   *   badNonce would hide its real error. After the last round the CA's own answer is returned.
    */
   private async signed(url: string, payload: unknown, options: { kid: string | null; includeExternalAccountBinding?: boolean }): Promise<HttpAnswer> {
     // Before anything is signed or sent: a URL from the CA may point anywhere.
     checkOnCaOrigin(url, this.origins);
+    const body = options.includeExternalAccountBinding && this.eab ? { ...(payload as object), externalAccountBinding: externalAccountBinding(this.eab, url, this.signer.jwk) } : payload;
     let [badNonces, serverErrors] = [0, 0];
     for (;;) {
-      // acme-client adds the EAB member to the payload object it is given, so each round gets a copy.
-      const body = payload && typeof payload === 'object' ? { ...payload } : payload;
-      const answer = await this.http.signedRequest(url, body, options);
-      if (isBadNonce(answer) && ++badNonces < BAD_NONCE_ROUNDS) continue;
-      const wait = answer.status >= 500 && answer.status <= 599 && serverErrors < SERVER_ERROR_RETRIES ? serverErrorWaitMs(answer, ++serverErrors) : undefined;
+      const nonce = await this.nonces.take(() => this.newNonce());
+      const jws = this.signer.sign({ url, nonce, ...(options.kid !== null ? { kid: options.kid } : {}) }, body);
+      const answer = await caRequest(url, { method: 'POST', body: JSON.stringify(jws) }, this.transport);
+      this.nonces.keep(answer.headers['replay-nonce']);
+      if (isBadNonce(answer) && ++badNonces < BAD_NONCE_TRIES) continue;
+      const wait = serverErrors < SERVER_ERROR_RETRIES ? serverErrorWaitMs(answer, serverErrors + 1) : undefined;
       if (wait === undefined) return answer;
-      await abortableSleep(wait, this.signal);
+      serverErrors++;
+      await abortableSleep(wait, this.transport.signal);
     }
+  }
+
+  /**
+   * A fresh nonce from the CA's newNonce resource (RFC 8555 §7.2), for when none is kept. GET (answered 204 No
+   * Content) rather than HEAD: a HEAD answer without a Content-Length, as Pebble sends, makes Node close the
+   * kept-alive connection, and every newNonce then cost a new TLS handshake.
+   */
+  private async newNonce(): Promise<string> {
+    checkOnCaOrigin(this.directory.newNonce, this.origins);
+    const answer = await unsignedRequest(this.directory.newNonce, 'GET', this.transport);
+    const nonce = answer.headers['replay-nonce'];
+    if (answer.status >= 400 || !isNonce(nonce)) throw new OperationError(`the CA gave no nonce (HTTP ${answer.status} from its newNonce URL ${visibleText(this.directory.newNonce, 300)})`);
+    return nonce;
   }
 }
 
-const BAD_NONCE_ROUNDS = 4;
+/**
+ * How many times a request is signed when the CA keeps answering badNonce. A CA that rejects nonces often
+ * (Pebble can be told to reject half of them) must not end a run; one that rejects every nonce must.
+ */
+export const BAD_NONCE_TRIES = 20;
 
-/** How long to wait before signing again after a 5xx: the CA's Retry-After when it is short, else `round` seconds. */
-function serverErrorWaitMs(answer: HttpAnswer, round: number): number | undefined {
-  const asked = parseRetryAfter(answer.headers['retry-after']);
-  if (asked === undefined) return round * 1000;
-  return asked <= LONGEST_RETRY_AFTER_S * 1000 ? asked : undefined;
+function transportOf(options: { requestTimeoutMs: number; signal?: AbortSignal }): TransportOptions {
+  return { requestTimeoutMs: options.requestTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) };
 }
 
 function isBadNonce(answer: HttpAnswer): boolean {

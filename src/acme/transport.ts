@@ -1,13 +1,16 @@
-import { createRequire } from 'node:module';
-import { Agent } from 'node:https';
+/**
+ * Every request acmectl makes to a CA, over the one HTTP client (net/http-client.ts): the trust chosen for the
+ * CA's origin, keep-alive connections per origin, one deadline for the whole exchange, the answer cap, the
+ * command's signal, and failures in the words users see. Signing is not done here (jws.ts, client.ts).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
 import { abortedError, OperationError } from '../domain/errors.js';
 import { describeSocketError, isCertificateError } from '../domain/network-failure.js';
 import { visibleText } from '../domain/visible-text.js';
-import { trustedCertificates } from '../pki/tls-trust.js';
+import { HttpClient } from '../net/http-client.js';
+import { HttpTransportError } from '../net/transport-error.js';
+import { abortableSleep } from './polling.js';
 import { parseRetryAfter } from './retry-after.js';
-
-/** acme-client's module, loaded on first use so that commands which never contact a CA do not pay for it. */
-export type AcmeClientModule = typeof import('acme-client');
 
 export interface TransportOptions {
   /** The deadline of each request, for the whole exchange: connecting, sending, the headers and the whole body. */
@@ -26,22 +29,31 @@ export class CaUnreachableError extends OperationError {
   }
 }
 
-// Retries of acme-client's interceptor: 5xx answers to unsigned requests (the directory, newNonce), a few quick
-// ones. Rate limits (429), and a 503 that asks for more than LONGEST_RETRY_AFTER_S, are not slept through: the
-// answer goes to acmectl, which reports it and remembers the CA's Retry-After (core/rate-limit-memory.ts). A
-// signed request (POST) is never re-sent as it was: its nonce is spent, so the CA could only answer badNonce and
-// the real error would be lost. CaClient.signed() signs it again with a fresh nonce instead.
+/** A CA's answer: any status; the body parsed as JSON when it is JSON, else its text ('' when empty). */
+export interface CaAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  data: unknown;
+}
+
+// Unsigned requests (the directory, newNonce, renewalInfo) answered 5xx are asked again a few quick times, and
+// signed ones are signed again (CaClient.signed()), both after the CA's Retry-After when it is at most
+// LONGEST_RETRY_AFTER_S, else after 1 s, 2 s, 3 s. Rate limits (429), and a wait longer than that, are not slept
+// through: the answer goes to acmectl, which reports it and remembers the CA's Retry-After
+// (core/rate-limit-memory.ts).
 export const SERVER_ERROR_RETRIES = 3;
-const SERVER_ERROR_RETRY_DELAY_S = 1;
 export const LONGEST_RETRY_AFTER_S = 10;
 /**
- * The largest answer read from a CA (axios reads without a limit by default). ACME answers are small: an order
- * for 100 names or a certificate chain is a few KiB to a few tens of KiB. A CA, or something posing as one,
- * cannot make acmectl hold more than this in memory per request; decompressed bytes count.
+ * The largest answer read from a CA. ACME answers are small: an order for 100 names or a certificate chain is a
+ * few KiB to a few tens of KiB. A CA, or something posing as one, cannot make acmectl hold more than this in
+ * memory per request. No Accept-Encoding is sent, so what is counted is what is kept.
  */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
+/** RFC 8555 §6.1: a client sends a User-Agent (Pebble 2.10 refuses requests without one). */
+const USER_AGENT = `acmectl (Node.js ${process.version})`;
+/** A client's own deadline, never used: every CA request brings the command's --request-timeout. */
+const UNUSED_CLIENT_DEADLINE_MS = 60_000;
 
-let loaded: Promise<AcmeClientModule> | undefined;
 /** The signal of the command this process runs (TransportOptions.signal). */
 let commandSignal: AbortSignal | undefined;
 
@@ -51,8 +63,8 @@ let commandSignal: AbortSignal | undefined;
  * is never trusted for another. Origins without a bundle use Node's built-in roots.
  */
 const bundlesByOrigin = new Map<string, Set<string>>();
-const agentsByOrigin = new Map<string, Agent>();
-const publicRootsAgent = new Agent({ keepAlive: true });
+/** One HTTP client (one keep-alive pool) per CA origin, made with that origin's trust. */
+const clientsByOrigin = new Map<string, HttpClient>();
 
 /** Trusts the PEM certificates in `caBundlePem` (besides Node's roots) for requests to the origin of `url`. */
 export function trustForOrigin(url: string, caBundlePem: string): void {
@@ -62,12 +74,22 @@ export function trustForOrigin(url: string, caBundlePem: string): void {
   if (bundles.has(caBundlePem)) return;
   bundles.add(caBundlePem);
   bundlesByOrigin.set(origin, bundles);
-  agentsByOrigin.set(origin, new Agent({ keepAlive: true, ca: trustedCertificates(bundles) }));
+  // The next request makes a client with the new trust; requests in flight finish on the old one.
+  clientsByOrigin.delete(origin);
 }
 
-function agentFor(url: string | undefined): Agent {
-  const origin = url === undefined ? undefined : originOf(url);
-  return (origin !== undefined ? agentsByOrigin.get(origin) : undefined) ?? publicRootsAgent;
+function clientFor(url: URL): HttpClient {
+  let client = clientsByOrigin.get(url.origin);
+  if (!client) {
+    const bundles = [...(bundlesByOrigin.get(url.origin) ?? [])];
+    client = new HttpClient({
+      protocol: url.protocol === 'https:' ? 'https' : 'http',
+      trust: { tlsVerify: true, ...(bundles.length > 0 ? { caBundlePem: bundles.join('\n') } : {}) },
+      timeoutMs: UNUSED_CLIENT_DEADLINE_MS,
+    });
+    clientsByOrigin.set(url.origin, client);
+  }
+  return client;
 }
 
 function originOf(url: string): string | undefined {
@@ -79,100 +101,99 @@ function originOf(url: string): string | undefined {
 }
 
 /**
- * Loads acme-client and points its HTTP layer at our settings (one shared axios instance per process).
- *
- * Trust is chosen per request by the CA's origin (trustForOrigin), not for the shared instance.
- *
- * acme-client's response interceptor retries failures and then, for an error without a response (refused,
- * timed out, TLS), throws `TypeError: Cannot read properties of undefined`. Our adapter turns such errors
- * into CaUnreachableError *without* an axios config, which that interceptor passes through untouched.
+ * One request to a CA, answered with whatever status the CA chose. Rejects with CaUnreachableError when no
+ * whole answer came within the deadline, an OperationError for an answer over MAX_ANSWER_BYTES, and an
+ * AbortedError (at once) when the command's signal aborts.
  */
-export async function loadAcmeClient(options: TransportOptions): Promise<AcmeClientModule> {
-  const acme = await importAcmeClient();
-  const instance = acme.axios;
-  instance.defaults.httpsAgent = publicRootsAgent;
-  instance.defaults.timeout = options.requestTimeoutMs;
-  const settings = (instance.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
-  settings.retryMaxAttempts = SERVER_ERROR_RETRIES;
-  settings.retryDefaultDelay = SERVER_ERROR_RETRY_DELAY_S;
+export async function caRequest(url: string, request: { method: 'GET' | 'HEAD' | 'POST'; body?: string }, options: TransportOptions): Promise<CaAnswer> {
   // One command runs per process: its signal, once given, stays in force for every later request.
   if (options.signal) commandSignal = options.signal;
-  instance.defaults.adapter = wrapAdapter(httpAdapterOf(), options.requestTimeoutMs) as unknown as typeof instance.defaults.adapter;
-  instance.defaults.headers.common['User-Agent'] = `acmectl (${instance.defaults.headers.common['User-Agent'] as string})`;
-  return acme;
-}
-
-/** The module itself, loaded once; for helpers that make no requests (CSR creation). */
-export function importAcmeClient(): Promise<AcmeClientModule> {
-  loaded ??= import('acme-client').then((module) => (module as unknown as { default?: AcmeClientModule }).default ?? module);
-  return loaded;
-}
-
-type Adapter = (config: AdapterConfig) => Promise<AdapterResponse>;
-interface AdapterConfig {
-  url?: string;
-  method?: string;
-  retryAttempt?: number;
-  httpsAgent?: Agent;
-  maxContentLength?: number;
-  signal?: AbortSignal;
-}
-interface AdapterResponse {
-  status: number;
-  headers: Record<string, unknown>;
-}
-
-function httpAdapterOf(): Adapter {
-  // axios as acme-client resolves it, so both use the same copy.
-  const requireFromAcme = createRequire(createRequire(import.meta.url).resolve('acme-client'));
-  const axios = requireFromAcme('axios') as { getAdapter(name: string): Adapter };
-  return axios.getAdapter('http');
+  const command = commandSignal;
+  if (command?.aborted) throw abortedError(command, `before asking ${shownUrl(url)}`);
+  const timeoutMs = options.requestTimeoutMs;
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new CaUnreachableError(url, undefined, 'not a URL', timeoutMs);
+  }
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new CaUnreachableError(url, undefined, `${target.protocol} is not http or https`, timeoutMs);
+  try {
+    const answer = await clientFor(target).request({
+      host: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
+      method: request.method,
+      path: `${target.pathname}${target.search}`,
+      headers: {
+        'user-agent': USER_AGENT,
+        accept: 'application/json, application/pem-certificate-chain, */*',
+        ...(request.body !== undefined ? { 'content-type': 'application/jose+json' } : {}),
+      },
+      ...(request.body !== undefined ? { body: request.body } : {}),
+      // A signed request sent again on a fresh connection, after the server had closed the kept-alive one, is
+      // harmless: a CA that did get the first one refuses the spent nonce (badNonce), and signed() signs again.
+      idempotent: true,
+      maxAnswerBytes: MAX_ANSWER_BYTES,
+      timeoutMs,
+      ...(command ? { signal: command } : {}),
+    });
+    return { status: answer.status, headers: answer.headers, data: parseBody(answer.body) };
+  } catch (error) {
+    if (command?.aborted) throw abortedError(command, `while waiting for ${shownUrl(url)}`);
+    if (!(error instanceof HttpTransportError)) throw error;
+    if (error.kind === 'too-large') {
+      throw new OperationError(`the CA's answer from ${shownUrl(url)} is larger than ${MAX_ANSWER_BYTES / 1024} KiB; not reading it`, {
+        hint: 'no ACME answer is that large: check the --server URL',
+      });
+    }
+    if (error.kind === 'timeout') throw new CaUnreachableError(url, 'ETIMEDOUT', 'deadline', timeoutMs);
+    const cause = error.cause instanceof Error ? error.cause.message : error.message;
+    throw new CaUnreachableError(url, error.code, cause, timeoutMs);
+  }
 }
 
 /**
- * axios's own `timeout` is an idle timeout of the socket: an answer that trickles a byte a second, or never
- * ends, would never reach it. So each request gets a deadline for the whole exchange, and the command's signal,
- * through one AbortSignal; either ends the request at once, whatever phase it is in.
+ * An unsigned request (GET or HEAD: the directory, newNonce, a renewalInfo URL), asked again after a server error
+ * as SERVER_ERROR_RETRIES says. Any status comes back; the caller judges it.
  */
-function wrapAdapter(http: Adapter, timeoutMs: number): Adapter {
-  return async (config) => {
-    const command = commandSignal;
-    // Thrown without an axios config (like every error below), so acme-client's interceptor passes it on instead of retrying.
-    if (command?.aborted) throw abortedError(command, `before asking ${shownUrl(config.url)}`);
-    config.httpsAgent = agentFor(config.url);
-    config.maxContentLength = MAX_ANSWER_BYTES;
-    const exchange = new AbortController();
-    const deadline = setTimeout(() => exchange.abort(), timeoutMs);
-    const stop = (): void => exchange.abort();
-    command?.addEventListener('abort', stop, { once: true });
-    // On a copy: axios checks the signal of its own config after the adapter and throws a CanceledError of its
-    // own (which acme-client's interceptor would retry), instead of the error thrown here.
-    const attempt: AdapterConfig = { ...config, signal: exchange.signal };
-    try {
-      return await http(attempt);
-    } catch (error) {
-      if (command?.aborted) throw abortedError(command, `while waiting for ${shownUrl(config.url)}`);
-      if (exchange.signal.aborted) throw new CaUnreachableError(config.url, 'ETIMEDOUT', 'deadline', timeoutMs);
-      // acme-client makes axios treat every status as an error, so answers (429 included) arrive here too.
-      const failure = error as { response?: AdapterResponse; code?: string; message?: string };
-      if (!failure.response && failure.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(failure.message ?? '')) {
-        throw new OperationError(`the CA's answer from ${shownUrl(config.url)} is larger than ${MAX_ANSWER_BYTES / 1024} KiB; not reading it`, {
-          hint: 'no ACME answer is that large: check the --server URL',
-        });
-      }
-      if (!failure.response) throw new CaUnreachableError(config.url, failure.code, failure.message ?? String(error), timeoutMs);
-      // Seconds or an HTTP date: acme-client would sleep until either, however far off.
-      const retryAfterMs = parseRetryAfter(failure.response.headers['retry-after']);
-      const signedRequest = config.method?.toLowerCase() === 'post';
-      if (signedRequest || failure.response.status === 429 || (retryAfterMs !== undefined && retryAfterMs > LONGEST_RETRY_AFTER_S * 1000)) {
-        attempt.retryAttempt = Number.MAX_SAFE_INTEGER; // tells acme-client's interceptor (which sees the error's config) not to retry this one
-      }
-      throw error;
-    } finally {
-      clearTimeout(deadline);
-      command?.removeEventListener('abort', stop);
-    }
-  };
+export async function unsignedRequest(url: string, method: 'GET' | 'HEAD', options: TransportOptions): Promise<CaAnswer> {
+  for (let round = 1; ; round++) {
+    const answer = await caRequest(url, { method }, options);
+    const wait = round <= SERVER_ERROR_RETRIES ? serverErrorWaitMs(answer, round) : undefined;
+    if (wait === undefined) return answer;
+    await abortableSleep(wait, commandSignal);
+  }
+}
+
+/**
+ * How long to wait before asking again after an answer: for a server error (5xx), the CA's Retry-After when it
+ * is at most LONGEST_RETRY_AFTER_S, else `round` seconds; undefined when the answer is to be taken as it is.
+ */
+export function serverErrorWaitMs(answer: CaAnswer, round: number): number | undefined {
+  if (answer.status < 500 || answer.status > 599) return undefined;
+  const asked = parseRetryAfter(answer.headers['retry-after']);
+  if (asked === undefined) return round * 1000;
+  return asked <= LONGEST_RETRY_AFTER_S * 1000 ? asked : undefined;
+}
+
+/**
+ * An unauthenticated GET to a CA (its directory, a renewalInfo URL) through the same HTTP layer as every other
+ * request: timeouts, the answer cap, and trust for the CA's origin (`caBundlePem`, when given).
+ */
+export async function unauthenticatedGet(url: string, options: TransportOptions & { caBundlePem?: string | null }): Promise<CaAnswer> {
+  if (options.caBundlePem) trustForOrigin(url, options.caBundlePem);
+  return unsignedRequest(url, 'GET', options);
+}
+
+/** JSON when the body is JSON (problem documents come as application/problem+json), else the text. */
+function parseBody(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (text === '') return '';
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 /** A URL for a message: it may have come from the CA, so its control characters are made visible. */
@@ -190,16 +211,4 @@ function hintFor(code: string | undefined): string | undefined {
   if (isCertificateError(code)) return 'if the CA uses a private root, pass --ca-bundle FILE with that root certificate';
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'raise --request-timeout if the CA is just slow';
   return 'check the --server URL and this machine\'s network access to it';
-}
-
-/**
- * An unauthenticated GET to a CA (its directory, a renewalInfo URL) through the same HTTP layer as every other
- * request: timeouts, the answer cap, and trust for the CA's origin (`caBundlePem`, when given). Any status
- * comes back; the caller judges it.
- */
-export async function unauthenticatedGet(url: string, options: TransportOptions & { caBundlePem?: string | null }): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> {
-  const acme = await loadAcmeClient({ requestTimeoutMs: options.requestTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
-  if (options.caBundlePem) trustForOrigin(url, options.caBundlePem);
-  const answer = await acme.axios.request({ url, method: 'get', validateStatus: null });
-  return { status: answer.status, data: answer.data as unknown, headers: answer.headers as Record<string, unknown> };
 }

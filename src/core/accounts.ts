@@ -176,7 +176,7 @@ export async function registerAccount(
     }
     progress({ step: 'account', phase: 'start', message: 'obtaining external account binding credentials' });
     eab = await request.fetchEab();
-    // acme-client binds the EAB to the client when it is made: a new one, with the credentials.
+    // A CaClient carries the EAB it was connected with: a new one, with the credentials.
     ca = await connect(keyPem, { caBundlePem: request.caBundlePem, eab });
   }
   const registered = await ca.registerAccount({ email: request.email ?? undefined, agreeTos: true, withEab: eab !== null });

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, generateKeyPair } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import type { KeyType } from '../domain/choices.js';
 
 /** A new private key of the given type as PKCS#8 PEM, made with node:crypto (off the main thread). */
@@ -14,12 +14,24 @@ export function generatePrivateKey(type: KeyType): Promise<string> {
   });
 }
 
+/** The public JWK of an EC or RSA key: only the members RFC 7638 requires, in its lexicographic order. */
+export type PublicJwk = { crv: string; kty: 'EC'; x: string; y: string } | { e: string; kty: 'RSA'; n: string };
+
+/**
+ * The public key of `key` (a PEM, or a key object) as a JWK with only its required members, in lexicographic
+ * order (RFC 7638 §3.2): what an ACME request's `jwk` header carries and what the thumbprint hashes, so that the
+ * CA's thumbprint of the key it was sent and ours agree.
+ */
+export function publicJwk(key: string | KeyObject): PublicJwk {
+  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  if (jwk.kty === 'EC' && jwk.crv && jwk.x && jwk.y) return { crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y };
+  if (jwk.kty === 'RSA' && jwk.e && jwk.n) return { e: jwk.e, kty: 'RSA', n: jwk.n };
+  throw new Error(`a ${String(jwk.kty)} key has no JWK acmectl can use: only EC and RSA keys`);
+}
+
 /** RFC 7638 JWK thumbprint (SHA-256, base64url) of the account key: the second half of a key authorization. */
-export function jwkThumbprint(privateKeyPem: string): string {
-  const jwk = createPublicKey(privateKeyPem).export({ format: 'jwk' });
-  // Only the required members, in lexicographic order (RFC 7638 §3.2).
-  const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
-  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+export function jwkThumbprint(key: string | KeyObject): string {
+  return createHash('sha256').update(JSON.stringify(publicJwk(key))).digest('base64url');
 }
 
 /** The HTTP-01 key authorization: `token.thumbprint` (RFC 8555 §8.1). */

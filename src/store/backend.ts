@@ -6,7 +6,8 @@
  */
 import { AcmectlError } from '../domain/errors.js';
 import { LeaseKeeper } from './lease.js';
-import { describeError, type StoreErrors } from './errors.js';
+import { describeError } from '../net/error-text.js';
+import type { StoreErrors } from './errors.js';
 import { mapWithConcurrency } from '../domain/concurrency.js';
 import type { Entry, KeyedEntry, Lease, LockOptions, PutOptions, PutResult, Store } from './store.js';
 

@@ -4,23 +4,7 @@
  * IDs, JWTs) has been replaced by "***".
  */
 import { OperationError } from '../domain/errors.js';
-
-/** The secrets of one store, and the one way text is cleaned of them before it goes into an error. */
-export class Secrets {
-  readonly #values = new Set<string>();
-
-  /** Remembers `secret` (nothing for undefined or ''); every later scrub() hides it. */
-  add(secret: string | undefined): void {
-    if (secret !== undefined && secret !== '') this.#values.add(secret);
-  }
-
-  /** `text` with every known secret replaced by "***". */
-  scrub(text: string): string {
-    let scrubbed = text;
-    for (const secret of this.#values) scrubbed = scrubbed.split(secret).join('***');
-    return scrubbed;
-  }
-}
+import { Secrets } from '../net/error-text.js';
 
 export class StoreErrors {
   /** 'etcd', 'consul', 'Vault', 'Redis', 'SQLite', 'memory': how messages name the backend. */
@@ -50,20 +34,4 @@ export class StoreErrors {
   }
 
   readonly scrub = (text: string): string => this.secrets.scrub(text);
-}
-
-/** The `code` of a Node error (ECONNREFUSED, SQLITE_BUSY, ...), if it has a string one. */
-export function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** A one-line description; Node's multi-address connect errors (AggregateError) have an empty message. */
-export function describeError(error: unknown): string {
-  if (error instanceof AggregateError && error.message === '') {
-    const inner = error.errors.map((item) => describeError(item));
-    return [...new Set(inner)].join(', ') || codeOf(error) || 'connection failed';
-  }
-  if (error instanceof Error) return error.message || codeOf(error) || error.name;
-  return String(error);
 }

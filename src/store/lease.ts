@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AbortedError, abortedError } from '../domain/errors.js';
-import { describeError } from './errors.js';
+import { describeError } from '../net/error-text.js';
 import type { Lease, LockOptions } from './store.js';
 
 /**

@@ -5,10 +5,10 @@ import { importCycles, importsOf, readImportGraph, upwardImports, type ImportGra
 /**
  * The layers of src/, top to bottom (docs/architecture.md): the command line drives the core, the core drives
  * the ACME client, the challenge solvers and the exporters (migrate, above the core, takes over other clients'
- * certificates through it), those use the stores, and everything may use the
- * PKI helpers and the vocabulary at the bottom. Peers (acme, challenge, deploy) do not import each other.
+ * certificates through it), those use the stores, the CA client and the stores share one HTTP client (net), and
+ * everything may use the PKI helpers and the vocabulary at the bottom. Peers (acme, challenge, deploy) do not import each other.
  */
-const LAYERS: Record<string, number> = { cli: 7, config: 6, migrate: 5, core: 4, acme: 3, challenge: 3, deploy: 3, store: 2, pki: 1, domain: 0 };
+const LAYERS: Record<string, number> = { cli: 8, config: 7, migrate: 6, core: 5, acme: 4, challenge: 4, deploy: 4, store: 3, net: 2, pki: 1, domain: 0 };
 
 const srcRoot = fileURLToPath(new URL('../../src', import.meta.url));
 

@@ -1,14 +1,12 @@
 import { freePort } from '../../scripts/lib/pebble.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from '../support/cli.js';
+import { CA_PATH_MODULES, loadedModules, RECORDING_PRELOAD } from '../support/loaded-modules.js';
 import { tempDir } from '../support/temp-dir.js';
 
-const preload = fileURLToPath(new URL('../support/record-loaded-modules.cjs', import.meta.url));
-
-/** Package names the process loaded (a request is a bare name or, for ESM importing CommonJS, a path). */
+/** Packages and acmectl's own dist/ modules the process loaded (support/loaded-modules.ts). */
 async function modulesLoadedBy(args: string[]): Promise<string[]> {
   return (await runRecordingModules(args)).loaded;
 }
@@ -16,23 +14,27 @@ async function modulesLoadedBy(args: string[]): Promise<string[]> {
 async function runRecordingModules(args: string[]): Promise<{ loaded: string[]; stdout: string }> {
   const home = tempDir('lazy');
   const record = join(home, 'modules.txt');
-  const { stdout } = await runCli(args, { home, env: { NODE_OPTIONS: `--require ${preload}`, RECORD_LOADED_MODULES: record } });
-  const requests = readFileSync(record, 'utf8').split('\n');
-  return { stdout, loaded: [...new Set(requests.map((request) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(request)?.[1] ?? request))] };
+  const { stdout } = await runCli(args, { home, env: { NODE_OPTIONS: `--require ${RECORDING_PRELOAD}`, RECORD_LOADED_MODULES: record } });
+  return { stdout, loaded: loadedModules(record) };
 }
+
+/** The CA path (acmectl's signing and transport modules, or acme-client) among what was loaded. */
+const caPath = (loaded: string[]): string[] => loaded.filter((module) => CA_PATH_MODULES.includes(module) || module === 'acme-client');
 
 // Start-up time matters for a tool run from cron and in scripts: each command loads only what it uses.
 describe('lazy loading', () => {
-  it('--help loads neither the ACME client, nor SQLite, nor the config loader', async () => {
+  it('--help loads neither the CA path, nor SQLite, nor the config loader', async () => {
     const loaded = await modulesLoadedBy(['--help']);
     expect(loaded).toContain('commander');
-    // (ESM-only packages such as ora never pass through Module._load, so they cannot be checked this way.)
-    for (const heavy of ['acme-client', 'better-sqlite3', 'cosmiconfig']) expect(loaded).not.toContain(heavy);
+    expect(loaded).toContain('dist/cli/program.js');
+    expect(caPath(loaded)).toEqual([]);
+    for (const heavy of ['better-sqlite3', 'cosmiconfig']) expect(loaded).not.toContain(heavy);
   });
 
-  it('--version loads neither the ACME client, nor SQLite, nor the config loader', async () => {
+  it('--version loads neither the CA path, nor SQLite, nor the config loader', async () => {
     const loaded = await modulesLoadedBy(['--version']);
-    for (const heavy of ['acme-client', 'better-sqlite3', 'cosmiconfig']) expect(loaded).not.toContain(heavy);
+    expect(caPath(loaded)).toEqual([]);
+    for (const heavy of ['better-sqlite3', 'cosmiconfig']) expect(loaded).not.toContain(heavy);
   });
 
   it('--version or -V on its own does not even load the argument parser', async () => {
@@ -44,10 +46,10 @@ describe('lazy loading', () => {
     }
   });
 
-  it('list does not load the ACME client', async () => {
+  it('list does not load the CA path', async () => {
     const loaded = await modulesLoadedBy(['list']);
     expect(loaded).toContain('cosmiconfig');
-    expect(loaded).not.toContain('acme-client');
+    expect(caPath(loaded)).toEqual([]);
   });
 
   // Run by the shell completions on every TAB where a certificate name is expected.
@@ -62,11 +64,16 @@ describe('lazy loading', () => {
     expect(await modulesLoadedBy(['issue', '*.example.com'])).not.toContain('node-forge');
   });
 
-  it('issue with bad input does not load the ACME client', async () => {
-    expect(await modulesLoadedBy(['issue', '*.example.com'])).not.toContain('acme-client');
+  // The CA path's own modules are part of the issue command (a few small files, no package); what bad input must
+  // not reach is the config file, the store and any package the CA path once needed.
+  it('issue with bad input loads neither the config loader, nor SQLite, nor acme-client', async () => {
+    const loaded = await modulesLoadedBy(['issue', '*.example.com']);
+    expect(loaded).toContain('dist/cli/commands/issue.js');
+    for (const heavy of ['acme-client', 'better-sqlite3', 'cosmiconfig']) expect(loaded).not.toContain(heavy);
   });
 
-  it('issue loads the ACME client once it contacts a CA', async () => {
-    expect(await modulesLoadedBy(['issue', 'x.example.com', '--agree-tos', '--http-port', String(await freePort()), '--server', 'https://127.0.0.1:9/dir'])).toContain('acme-client');
+  it('issue loads acmectl\'s own CA path once it contacts a CA, and never acme-client', async () => {
+    const loaded = await modulesLoadedBy(['issue', 'x.example.com', '--agree-tos', '--http-port', String(await freePort()), '--server', 'https://127.0.0.1:9/dir']);
+    expect(caPath(loaded).sort()).toEqual([...CA_PATH_MODULES].sort());
   });
 });

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  * subproblems, as Let's Encrypt does), possibly after some server errors (HTTP 500), or never answers at all.
  * Plain http on loopback only; it checks no signatures — it exists to exercise acmectl's error paths, not the
  * protocol — but it does keep RFC 8555's nonce rule: a nonce it did not give out, or one already used, gets
- * badNonce (with a fresh nonce), as at a real CA.
+ * badNonce (with a fresh nonce), as at a real CA; `rejectNoncesFirst` makes it refuse that many good nonces too.
  */
 export interface MisbehavingCa {
   directoryUrl: string;
@@ -19,7 +19,7 @@ export interface MisbehavingCa {
 }
 
 export type Misbehaviour =
-  | { newOrderProblem: Record<string, unknown>; status?: number; serverErrorsFirst?: number }
+  | { newOrderProblem: Record<string, unknown>; status?: number; serverErrorsFirst?: number; rejectNoncesFirst?: number }
   | { hangOn: 'directory' | 'newOrder' };
 
 export async function startMisbehavingCa(behaviour: Misbehaviour, directoryMeta: Record<string, unknown> = {}): Promise<MisbehavingCa> {
@@ -44,7 +44,8 @@ export async function startMisbehavingCa(behaviour: Misbehaviour, directoryMeta:
     if (request.method === 'POST') {
       const sent = protectedNonce(Buffer.concat(chunks).toString('utf8'));
       signedNonces.push({ path, nonce: sent });
-      if (!givenOut.has(sent) || used.has(sent)) return send(400, { type: 'urn:ietf:params:acme:error:badNonce', detail: `JWS has an invalid anti-replay nonce: "${sent}"` });
+      const rejecting = 'newOrderProblem' in behaviour && signedNonces.length <= (behaviour.rejectNoncesFirst ?? 0);
+      if (rejecting || !givenOut.has(sent) || used.has(sent)) return send(400, { type: 'urn:ietf:params:acme:error:badNonce', detail: `JWS has an invalid anti-replay nonce: "${sent}"` });
       used.add(sent);
     }
     if ('hangOn' in behaviour && ((behaviour.hangOn === 'directory' && path === '/dir') || (behaviour.hangOn === 'newOrder' && path === '/new-order'))) {

@@ -1,12 +1,15 @@
-// Preloaded with --require by the lazy-loading test: writes the package names a process loaded to
-// $RECORD_LOADED_MODULES when it exits. acme-client, better-sqlite3, axios, ora... are CommonJS or reach
-// us through CommonJS loading, so Module._load sees them.
+// Preloaded with --require by the lazy-loading tests: writes what a process loaded to $RECORD_LOADED_MODULES, one
+// a line. CommonJS packages (better-sqlite3, commander, cosmiconfig...) pass through Module._load, recorded here
+// when the process exits; ES modules (acmectl's own dist/ files, ESM-only packages) pass through the resolve hook
+// of record-resolved-modules.mjs, which appends each file URL as it is resolved.
 const Module = require('node:module');
-const { writeFileSync } = require('node:fs');
+const { appendFileSync } = require('node:fs');
+const { pathToFileURL } = require('node:url');
 const seen = new Set();
 const load = Module._load;
 Module._load = function (request, ...rest) {
   seen.add(request);
   return load.call(this, request, ...rest);
 };
-process.on('exit', () => writeFileSync(process.env.RECORD_LOADED_MODULES, [...seen].join('\n')));
+Module.register(pathToFileURL(require.resolve('./record-resolved-modules.mjs')).href);
+process.on('exit', () => appendFileSync(process.env.RECORD_LOADED_MODULES, [...seen].map((request) => `${request}\n`).join('')));

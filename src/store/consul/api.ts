@@ -4,9 +4,10 @@
  * failure to get one, become the store's OperationErrors.
  */
 import type { StoreErrors } from '../errors.js';
-import { HttpClient, LIST_ANSWER_BYTES, type HttpAnswer, type HttpRequest } from '../http/client.js';
+import { HttpClient, LIST_ANSWER_BYTES, type HttpAnswer, type HttpRequest } from '../../net/http-client.js';
 import { encodePathSegments } from '../http/path.js';
-import { HttpTransportError, transportHint, type ServerNaming } from '../http/transport-error.js';
+import { HttpTransportError } from '../../net/transport-error.js';
+import { transportHint, type ServerNaming } from '../http/transport-hint.js';
 import { CONSUL_VALUE_LIMIT_BYTES, type KvEntry } from './records.js';
 import type { ConsulStoreConfig } from './url.js';
 

@@ -3,9 +3,10 @@
  * one endpoint at a time, logging in when a user is configured.
  */
 import { isCertificateError } from '../../domain/network-failure.js';
-import type { Secrets } from '../errors.js';
-import { HttpClient, type HttpAnswer } from '../http/client.js';
-import { HttpTransportError, transportHint } from '../http/transport-error.js';
+import type { Secrets } from '../../net/error-text.js';
+import { HttpClient, type HttpAnswer } from '../../net/http-client.js';
+import { HttpTransportError } from '../../net/transport-error.js';
+import { transportHint } from '../http/transport-hint.js';
 import {
   EtcdDataError,
   type PutRequest,

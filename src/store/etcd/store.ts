@@ -23,8 +23,9 @@
  */
 import { compareUtf8 } from '../../domain/compare-utf8.js';
 import { StoreBackend, type FailureDescription } from '../backend.js';
-import { describeError, StoreErrors } from '../errors.js';
-import { LIST_ANSWER_BYTES } from '../http/client.js';
+import { describeError } from '../../net/error-text.js';
+import { StoreErrors } from '../errors.js';
+import { LIST_ANSWER_BYTES } from '../../net/http-client.js';
 import { expiryOf } from '../put-options.js';
 import { isRevision } from '../revision.js';
 import type { Entry, KeyedEntry, PutOptions, PutResult, Store } from '../store.js';

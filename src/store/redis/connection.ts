@@ -1,7 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { tlsConnectionOptions } from '../../pki/tls-trust.js';
 import type { FailureDescription } from '../backend.js';
-import { codeOf, type StoreErrors } from '../errors.js';
+import { codeOf } from '../../net/error-text.js';
+import type { StoreErrors } from '../errors.js';
 import type { RedisStoreConfig } from './url.js';
 
 /**

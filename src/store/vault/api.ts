@@ -5,10 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { OperationError } from '../../domain/errors.js';
-import { codeOf, type StoreErrors } from '../errors.js';
-import { HttpClient, type HttpAnswer } from '../http/client.js';
+import { codeOf } from '../../net/error-text.js';
+import type { StoreErrors } from '../errors.js';
+import { HttpClient, type HttpAnswer } from '../../net/http-client.js';
 import { encodePathSegments } from '../http/path.js';
-import { HttpTransportError, transportHint, type ServerNaming } from '../http/transport-error.js';
+import { HttpTransportError } from '../../net/transport-error.js';
+import { transportHint, type ServerNaming } from '../http/transport-hint.js';
 import type { VaultStoreConfig } from './url.js';
 
 export interface VaultAnswer {

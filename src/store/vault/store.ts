@@ -29,7 +29,7 @@ import { mapWithConcurrency } from '../../domain/concurrency.js';
 import type { OperationError } from '../../domain/errors.js';
 import { StoreBackend } from '../backend.js';
 import { StoreErrors } from '../errors.js';
-import { LIST_ANSWER_BYTES } from '../http/client.js';
+import { LIST_ANSWER_BYTES } from '../../net/http-client.js';
 import { expiryOf } from '../put-options.js';
 import { parseRevision } from '../revision.js';
 import type { Entry, PutOptions, PutResult, Store } from '../store.js';

@@ -1,5 +1,6 @@
 /**
- * The one HTTP client of the stores that speak HTTP (etcd's v3 JSON gateway, Consul, Vault), on Node's own
+ * The one HTTP client of acmectl: the CA's ACME endpoints (acme/transport.ts) and the stores that speak HTTP
+ * (etcd's v3 JSON gateway, Consul, Vault), on Node's own
  * http/https. Every exchange has one deadline for all of it (connecting, sending, the headers and the whole
  * body, so a server that trickles bytes or never ends cannot hold acmectl past it) and a cap on the answer's
  * size (read into memory up to the cap, never beyond). Connections are kept alive; a request that meets a
@@ -9,9 +10,9 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { abortedError } from '../../domain/errors.js';
-import { tlsConnectionOptions, type TlsTrust } from '../../pki/tls-trust.js';
-import { codeOf, Secrets } from '../errors.js';
+import { abortedError } from '../domain/errors.js';
+import { tlsConnectionOptions, type TlsTrust } from '../pki/tls-trust.js';
+import { codeOf, Secrets } from './error-text.js';
 import { HttpTransportError, type TransportFailureKind } from './transport-error.js';
 
 /** The largest answer read unless a request allows more: every single-entry answer of the stores fits. */
@@ -40,18 +41,20 @@ export interface HttpRequest {
   /** Host name or IP address (IPv6 without brackets). */
   host: string;
   port: number;
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   /** The path and query, already percent-encoded. */
   path: string;
   headers?: Readonly<Record<string, string>>;
   body?: string | Buffer;
   /**
    * The request may be sent a second time, after a kept-alive connection turned out to be dead (the server may
-   * have received the first one). Default: true for GET only.
+   * have received the first one). Default: true for GET and HEAD only.
    */
   idempotent?: boolean;
   /** The largest answer body accepted, in bytes; DEFAULT_MAX_ANSWER_BYTES unless given. */
   maxAnswerBytes?: number;
+  /** The deadline of this exchange, in milliseconds, when it is not the client's. */
+  timeoutMs?: number;
   /** Stops the exchange with an AbortedError once aborted. */
   signal?: AbortSignal;
 }
@@ -81,7 +84,7 @@ export class HttpClient {
     try {
       return await this.#exchange(request);
     } catch (error) {
-      const idempotent = request.idempotent ?? request.method === 'GET';
+      const idempotent = request.idempotent ?? (request.method === 'GET' || request.method === 'HEAD');
       if (!(error instanceof HttpTransportError) || error.kind !== 'dead-socket' || !idempotent) throw error;
       // The server closed its end of the kept-alive connections (it restarted, or timed them out): the other
       // idle ones are likely dead too, so the second try opens a fresh connection.
@@ -96,7 +99,7 @@ export class HttpClient {
   }
 
   #exchange(request: HttpRequest): Promise<HttpAnswer> {
-    const { timeoutMs } = this.#options;
+    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs;
     const limit = request.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
     const { signal } = request;
     return new Promise<HttpAnswer>((resolve, reject) => {

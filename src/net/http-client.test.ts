@@ -4,11 +4,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateLocalhostCertificates } from '../../../scripts/lib/pebble.js';
-import { tempDir } from '../../../test/support/temp-dir.js';
-import { AbortedError } from '../../domain/errors.js';
-import { Secrets } from '../errors.js';
-import { HttpClient, type HttpClientOptions, type HttpRequest } from './client.js';
+import { generateLocalhostCertificates } from '../../scripts/lib/pebble.js';
+import { tempDir } from '../../test/support/temp-dir.js';
+import { AbortedError } from '../domain/errors.js';
+import { Secrets } from './error-text.js';
+import { HttpClient, type HttpClientOptions, type HttpRequest } from './http-client.js';
 import { HttpTransportError } from './transport-error.js';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -63,7 +63,7 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
   return outcome;
 }
 
-describe('the store HTTP client: one deadline for the whole exchange', () => {
+describe('the HTTP client: one deadline for the whole exchange', () => {
   it('a server that sends the headers and then trickles the body forever fails at the deadline', async () => {
     const trickles = new Set<NodeJS.Timeout>();
     const server = await serve((_request, response) => {
@@ -88,9 +88,16 @@ describe('the store HTTP client: one deadline for the whole exchange', () => {
     const error = await failureOf(client({ timeoutMs: 300 }).request(get(server)));
     expect((error as HttpTransportError).kind).toBe('timeout');
   });
+
+  it('a request may bring a deadline of its own instead of the client\'s', async () => {
+    const server = await serve(() => undefined);
+    const error = await failureOf(client({ timeoutMs: 60_000 }).request({ ...get(server), timeoutMs: 300 }));
+    expect((error as HttpTransportError).kind).toBe('timeout');
+    expect(error.message).toBe('no answer within 300 ms');
+  });
 });
 
-describe('the store HTTP client: the answer cap', () => {
+describe('the HTTP client: the answer cap', () => {
   it('refuses an answer whose declared length is over the cap', async () => {
     const server = await serve((_request, response) => response.end(Buffer.alloc(2_000)));
     const error = await failureOf(client().request(get(server, { maxAnswerBytes: 1_000 })));
@@ -124,7 +131,7 @@ describe('the store HTTP client: the answer cap', () => {
   });
 });
 
-describe('the store HTTP client: kept-alive connections', () => {
+describe('the HTTP client: kept-alive connections', () => {
   it('sends sequential requests over one connection', async () => {
     const server = await serve((request, response) => response.end(request.url));
     const http = client();
@@ -185,7 +192,7 @@ describe('the store HTTP client: kept-alive connections', () => {
   });
 });
 
-describe('the store HTTP client: cancelling', () => {
+describe('the HTTP client: cancelling', () => {
   it('stops with an AbortedError when the signal is aborted mid-request', async () => {
     const server = await serve(() => undefined);
     const controller = new AbortController();
@@ -202,7 +209,7 @@ describe('the store HTTP client: cancelling', () => {
   });
 });
 
-describe('the store HTTP client: errors', () => {
+describe('the HTTP client: errors', () => {
   it('words a refused connection plainly, says nothing was sent, and keeps the code', async () => {
     const server = await serve(() => undefined);
     const { port } = server;
