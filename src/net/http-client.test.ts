@@ -263,6 +263,25 @@ describe('the store HTTP client over TLS', () => {
     expect(answer.body.toString()).toBe('secure');
   });
 
+  it('trusts a private CA\'s server with the bundle alone: one connection, kept alive, no second try', async () => {
+    const bundled = httpsClient({ tlsVerify: true, caBundlePem: caPem });
+    const before = server.connections;
+    expect((await bundled.request(get(server))).body.toString()).toBe('secure');
+    expect((await bundled.request(get(server))).body.toString()).toBe('secure');
+    expect(server.connections - before).toBe(1);
+  });
+
+  it('tries a server the bundle does not vouch for once more with the system roots too, and keeps that trust', async () => {
+    const otherCaPem = readFileSync((await generateLocalhostCertificates(tempDir('http-client-tls-other'))).caCertPath, 'utf8');
+    const bundled = httpsClient({ tlsVerify: true, caBundlePem: otherCaPem });
+    const before = server.connections;
+    const error = (await failureOf(bundled.request(get(server)))) as HttpTransportError;
+    expect(error.message).toMatch(/^its TLS certificate is not accepted \(/);
+    expect(server.connections - before).toBe(2); // the bundle alone, then the roots and the bundle
+    await failureOf(bundled.request(get(server)));
+    expect(server.connections - before).toBe(3); // the wider trust is kept: one try only
+  });
+
   it('checks the certificate against ?servername= when given', async () => {
     const error = await failureOf(httpsClient({ tlsVerify: true, caBundlePem: caPem, servername: 'not-localhost.example' }).request(get(server)));
     expect(error.message).toMatch(/not-localhost\.example/);

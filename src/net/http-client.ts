@@ -11,7 +11,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, t
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { abortedError } from '../domain/errors.js';
-import { tlsConnectionOptions, type TlsTrust } from '../pki/tls-trust.js';
+import { bundleOnlyConnectionOptions, tlsConnectionOptions, type TlsTrust } from '../pki/tls-trust.js';
 import { codeOf, Secrets } from './error-text.js';
 import { HttpTransportError, type TransportFailureKind } from './transport-error.js';
 
@@ -24,6 +24,9 @@ export const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
 export const LIST_ANSWER_BYTES = 64 * 1024 * 1024;
 /** Idle kept-alive sockets are closed after this, before servers' usual 5 s idle timeout can close them under us. */
 const IDLE_SOCKET_MS = 4_000;
+/** Verification failures that more trusted roots could cure (not a name mismatch, an expiry or a revocation). */
+const UNTRUSTED_CHAIN_CODES = new Set(['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_UNTRUSTED']);
+const isUntrustedChain = (code: string | undefined): boolean => code !== undefined && UNTRUSTED_CHAIN_CODES.has(code);
 /** A kept-alive connection the server had closed fails with one of these before any answer arrives. */
 const DEAD_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
@@ -67,16 +70,19 @@ export interface HttpAnswer {
 
 export class HttpClient {
   readonly #options: HttpClientOptions;
-  readonly #agent: HttpAgent | HttpsAgent;
+  #agent: HttpAgent | HttpsAgent;
+  /** Made when the bundle alone did not do (bundleOnlyConnectionOptions): Node's roots and the bundle. */
+  #widerTrust: (() => HttpsAgent) | undefined;
   readonly #secrets: Secrets;
 
   constructor(options: HttpClientOptions) {
     this.#options = options;
     this.#secrets = options.secrets ?? new Secrets();
+    const agent = (tls: ReturnType<typeof tlsConnectionOptions>): HttpsAgent => new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS, ...tls });
+    const bundleOnly = options.protocol === 'https' ? bundleOnlyConnectionOptions(options.trust) : undefined;
+    if (bundleOnly !== undefined) this.#widerTrust = () => agent(tlsConnectionOptions(options.trust));
     this.#agent =
-      options.protocol === 'https'
-        ? new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS, ...tlsConnectionOptions(options.trust) })
-        : new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
+      options.protocol === 'https' ? agent(bundleOnly ?? tlsConnectionOptions(options.trust)) : new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
   }
 
   /** The answer, whatever its status; rejects with HttpTransportError (or AbortedError) when there is none. */
@@ -84,6 +90,15 @@ export class HttpClient {
     try {
       return await this.#exchange(request);
     } catch (error) {
+      // The server's certificate does not chain to the bundle alone: nothing was sent (TLS failed first), so the
+      // request goes again, and every later one, with Node's roots trusted too.
+      if (this.#widerTrust !== undefined && error instanceof HttpTransportError && isUntrustedChain(error.code)) {
+        const wider = this.#widerTrust();
+        this.#widerTrust = undefined;
+        this.#agent.destroy();
+        this.#agent = wider;
+        return this.request(request);
+      }
       const idempotent = request.idempotent ?? (request.method === 'GET' || request.method === 'HEAD');
       if (!(error instanceof HttpTransportError) || error.kind !== 'dead-socket' || !idempotent) throw error;
       // The server closed its end of the kept-alive connections (it restarted, or timed them out): the other
