@@ -20,8 +20,16 @@ export interface CertificateSummary {
 /** Every stored certificate, in one batched read of the store (Store.entries). */
 export async function readAllCertificates(store: Store): Promise<CertificateRecord[]> {
   const records: CertificateRecord[] = [];
-  for await (const { key, entry } of store.entries(certificatePrefix())) records.push(decodeRecord(entry.value, key));
+  await forEachCertificate(store, (record) => records.push(record));
   return records;
+}
+
+/**
+ * Hands every stored certificate to `visit` as it is decoded, from one batched read, keeping none: what keeps only
+ * a summary of each (`list`) holds a page of records at a time, not all of them.
+ */
+export async function forEachCertificate(store: Store, visit: (record: CertificateRecord) => void): Promise<void> {
+  for await (const { key, entry } of store.entries(certificatePrefix())) visit(decodeRecord(entry.value, key));
 }
 
 /**

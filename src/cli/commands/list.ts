@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { readAllCertificates, summarize } from '../../core/certificate-list.js';
+import { forEachCertificate, summarize } from '../../core/certificate-list.js';
+import type { CertificateSummary } from '../../core/certificate-list.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { writeFileAtomic } from '../../deploy/atomic-file.js';
 import { UsageError } from '../../domain/errors.js';
@@ -30,16 +31,20 @@ export const list: Command<ListOptions> = async ({ options, global, reporter, si
   if (options.output === '') throw new UsageError('--output needs a file name');
   const ctx = await buildContext(global, {}, reporter, signal);
   const now = new Date();
+  // The metrics need whole records; a table or JSON only each one's summary (10,000 records are not kept).
   let records: CertificateRecord[] = [];
+  let summaries: CertificateSummary[] = [];
   if (ctx.storeMayHoldData()) {
     const store = await ctx.openStore();
     try {
-      records = await readAllCertificates(store);
+      await forEachCertificate(store, (record) => {
+        summaries.push(summarize(record, now));
+        if (format === 'prometheus') records.push(record);
+      });
     } finally {
       await store.close();
     }
   }
-  let summaries = records.map((record) => summarize(record, now));
   if (expiring !== undefined) {
     summaries = summaries.filter((s) => s.daysLeft < expiring);
     const shown = new Set(summaries.map((s) => s.name));

@@ -1,6 +1,9 @@
 import { randomInt } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { FlagValues } from '../../config/resolve.js';
-import { readAllCertificates, readCertificate, unknownCertificate } from '../../core/certificate-list.js';
+import { forEachCertificate, readCertificate, unknownCertificate } from '../../core/certificate-list.js';
+import { idleCertificate } from '../../core/idle-certificate.js';
+import type { IdleCertificate } from '../../core/idle-certificate.js';
 import { checkCertificateName } from '../../core/certificate-record.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { OperationError } from '../../domain/errors.js';
@@ -76,12 +79,27 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
   }
   const store = await openRunStore(ctx, dryRun === true);
   try {
-    // Named certificates must all exist before anything starts (exit 2 for a typo).
-    const stored = names.length > 0 ? await Promise.all(names.map((name) => readCertificate(store, name))) : await readAllCertificates(store);
-    if (dryRun) reporter.info(`dry run: ordering from the CAs' staging directories where they have one; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
-    const sleepWanted = wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true, dryRun: dryRun === true });
     // The CA's renewal window decides unless --days, --force or a dry run makes it moot.
     const askAri = !force && !dryRun && days === undefined;
+    // Named certificates must all exist before anything starts (exit 2 for a typo). A run over all of them sets
+    // aside, as each record is read, those it has nothing to do for (core/idle-certificate.ts), keeping none of
+    // their records: the cron run of a host with thousands of certificates, nearly all of them idle.
+    const order = new Map<string, number>();
+    const idle: IdleCertificate[] = [];
+    let stored: CertificateRecord[] = [];
+    if (names.length > 0) {
+      stored = await Promise.all(names.map((name) => readCertificate(store, name)));
+    } else {
+      const exportDir = resolve(ctx.exportDir);
+      await forEachCertificate(store, (record) => {
+        order.set(record.name, order.size);
+        const nothing = askAri && !dryRun ? idleCertificate(record, startedAt, exportDir) : null;
+        if (nothing) idle.push(nothing);
+        else stored.push(record);
+      });
+    }
+    if (dryRun) reporter.info(`dry run: ordering from the CAs' staging directories where they have one; nothing will be stored or written${runDeployHooks ? '' : ', no hook will run'}`);
+    const sleepWanted = wantsRandomSleep(randomSleep, { interactive: process.stderr.isTTY === true, named: names.length > 0, force: force === true, dryRun: dryRun === true });
     // Asking a CA with ARI for windows again is contacting it too: cron fleets spread those requests with the same
     // random wait. (A first question, or the directory read that finds a CA without ARI, does not wait.)
     const waitBeforeAri = askAri && sleepWanted && stored.some((record) => renewalInfoStale(record, startedAt)) ? randomSleepMs() : 0;
@@ -102,7 +120,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
     const anyOrder = ahead.some(Boolean);
     const sleepMs = anyOrder && sleepWanted && waitBeforeAri === 0 ? randomSleepMs() : 0;
     if (sleepMs > 0) reporter.info(waitingLine(sleepMs));
-    reportRenewalInfo(reporter, ari.notes);
+    reportRenewalInfo(reporter, [...idle.flatMap((i): RenewalInfoNote[] => (i.renewalInfo ? [{ name: i.name, outcome: 'fresh', info: i.renewalInfo }] : [])), ...ari.notes]);
     // Why each one will be renewed, before the order's progress lines.
     if (!force && !dryRun) requests.forEach((request, index) => ahead[index] && reporter.info(`${request.name}: ${dueReason(records[index]!, request, startedAt)}`));
     const summary = await executeRun(ctx, store, requests, {
@@ -112,8 +130,8 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
       hookTimeoutMs: ctx.settings.hookTimeout * 1000,
       delayBeforeFirstOrderMs: sleepMs,
     }, { labelProgress: true }, probeWebroot);
-    const exitCode = report(summary, reporter, dryRun === true);
-    if (!dryRun) await noteLastRun(ctx.dataDir, summary, exitCode);
+    const exitCode = report(summary, idle, order, reporter, dryRun === true);
+    if (!dryRun) await noteLastRun(ctx.dataDir, summary, exitCode, idle.length);
     return exitCode;
   } finally {
     await store.close();
@@ -189,14 +207,22 @@ async function ordersAhead(store: Store, records: CertificateRecord[], requests:
  * What this run did, in the data directory, for `acmectl schedule status`. Best effort: the run's own result
  * stands whether or not the note could be written.
  */
-async function noteLastRun(dataDir: string, summary: RunSummary, exitCode: number): Promise<void> {
+async function noteLastRun(dataDir: string, summary: RunSummary, exitCode: number, idle = 0): Promise<void> {
   const count = (outcomes: string[]): number => summary.items.filter((i) => outcomes.includes(i.outcome)).length;
-  await writeLastRun(dataDir, { finishedAt: new Date().toISOString(), exitCode, renewed: count(['issued']), failed: count(['failed']), notDue: count(['unchanged', 'renewed-elsewhere']) }).catch(() => undefined);
+  await writeLastRun(dataDir, { finishedAt: new Date().toISOString(), exitCode, renewed: count(['issued']), failed: count(['failed']), notDue: idle + count(['unchanged', 'renewed-elsewhere']) }).catch(() => undefined);
 }
 
-function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): number {
+/**
+ * The run's result. `idle` are the certificates set aside as they were read (not due, files current); `order`
+ * is the store's order of every certificate, which the lines keep.
+ */
+function report(summary: RunSummary, idle: IdleCertificate[], order: ReadonlyMap<string, number>, reporter: Reporter, dryRun: boolean): number {
   const renewed = summary.items.filter((i) => i.outcome === 'issued');
-  const notDue = summary.items.filter((i) => i.outcome === 'unchanged' || i.outcome === 'renewed-elsewhere');
+  const position = (name: string): number => order.get(name) ?? -1;
+  const notDue: NotDue[] = [
+    ...idle.map((i): NotDue => ({ name: i.name, outcome: 'unchanged', renewalTime: i.renewalTime })),
+    ...summary.items.flatMap((i): NotDue[] => (i.outcome === 'unchanged' ? [{ name: i.name, outcome: 'unchanged', renewalTime: i.renewalTime }] : i.outcome === 'renewed-elsewhere' ? [{ name: i.name, outcome: 'renewed-elsewhere' }] : [])),
+  ].sort((a, b) => position(a.name) - position(b.name));
   // Held back: due, but the CA asked not to be asked before a time that has not come. Nothing was sent; the run
   // still fails (exit 1), since the certificate is overdue.
   const heldBack = summary.items.flatMap((i) => (i.outcome === 'failed' && i.error instanceof HeldBackError ? [{ name: i.name, hold: i.error.hold }] : []));
@@ -232,6 +258,8 @@ function report(summary: RunSummary, reporter: Reporter, dryRun: boolean): numbe
   reportHookFailures(reporter, summary.hooks);
   return summary.failed ? 1 : 0;
 }
+
+type NotDue = { name: string; outcome: 'unchanged'; renewalTime: Date } | { name: string; outcome: 'renewed-elsewhere' };
 
 /** "a.example: held back by the CA's rate limit until 2026-11-29T14:03:00Z (it said: ...); acmectl will try again after that" */
 export function heldBackLine(name: string, hold: Hold): string {
