@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp-dir.js';
@@ -176,6 +176,51 @@ describe('validation names the key and where it came from', () => {
     const loaded = await loadConfigFile(undefined, dir);
     expect(loaded?.path).toBe(join(dir, 'acmectl.config.json'));
     expect(resolveSettings({ file: loaded }).settings.httpPort).toBe(8888);
+  });
+
+  // The search is skipped when no file can be found (cosmiconfig is then not even loaded): it must still find
+  // every kind of file, anywhere cosmiconfig looks. The process's working directory holds cosmiconfig's own
+  // settings files (the repository's package.json would do), so these tests run from an empty one.
+  async function fromEmptyDirectory<T>(run: () => Promise<T>): Promise<T> {
+    const back = process.cwd();
+    process.chdir(tempDir('config-cwd'));
+    try {
+      return await run();
+    } finally {
+      process.chdir(back);
+    }
+  }
+
+  it.each([
+    ['.acmectlrc.yaml', 'httpPort: 8889\n'],
+    ['.config/acmectlrc.json', '{"httpPort": 8889}'],
+    ['package.json', '{"name": "site", "acmectl": {"httpPort": 8889}}'],
+    ['acmectl.config.cjs', 'module.exports = { httpPort: 8889 };'],
+  ])('finds %s in a directory above the working directory', async (name, content) => {
+    const top = tempDir('config');
+    mkdirSync(join(top, '.config'));
+    mkdirSync(join(top, 'a', 'b'), { recursive: true });
+    writeFileSync(join(top, name), content);
+    const loaded = await fromEmptyDirectory(() => loadConfigFile(undefined, join(top, 'a', 'b')));
+    expect(loaded?.path).toBe(join(top, name));
+    expect(resolveSettings({ file: loaded }).settings.httpPort).toBe(8889);
+  });
+
+  it('finds the global file in $XDG_CONFIG_HOME/acmectl, and nothing when there is no file anywhere', async () => {
+    const saved = process.env.XDG_CONFIG_HOME;
+    const xdg = tempDir('config-xdg');
+    process.env.XDG_CONFIG_HOME = xdg;
+    try {
+      const nowhere = tempDir('config');
+      expect(await fromEmptyDirectory(() => loadConfigFile(undefined, nowhere))).toBeNull();
+      mkdirSync(join(xdg, 'acmectl'));
+      writeFileSync(join(xdg, 'acmectl', 'config.json'), '{"httpPort": 8890}');
+      const loaded = await fromEmptyDirectory(() => loadConfigFile(undefined, nowhere));
+      expect(loaded?.path).toBe(join(xdg, 'acmectl', 'config.json'));
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
+      else process.env.XDG_CONFIG_HOME = saved;
+    }
   });
 });
 

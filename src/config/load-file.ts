@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { OperationError, UsageError } from '../domain/errors.js';
 import { visibleText } from '../domain/visible-text.js';
 import type { ConfigFile } from './resolve.js';
@@ -18,6 +19,7 @@ const SEARCH_PLACES = [
  * cosmiconfig is imported only here, on demand.
  */
 export async function loadConfigFile(explicitPath: string | undefined, cwd = process.cwd()): Promise<ConfigFile | null> {
+  if (explicitPath === undefined && !configFileMayExist(cwd)) return null;
   const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
   // cosmiconfig takes a file holding `null` (or a module exporting it) for no file at all and searches on; an
   // empty file it skips unless told not to. Either is a mistake worth saying, so both are refused (exit 2).
@@ -59,6 +61,28 @@ export async function loadConfigFile(explicitPath: string | undefined, cwd = pro
 }
 
 const LOADED_EXTENSIONS = ['.json', '.yaml', '.yml', '.js', '.cjs', '.mjs', 'noExt'] as const;
+
+// Where cosmiconfig reads its own settings (in the process's working directory), which could change its search.
+const COSMICONFIG_META_PLACES = ['package.json', 'package.yaml', ...['.json', '.yaml', '.yml', '.js', '.ts', '.cjs', '.mjs'].map((ext) => `.config/config${ext}`)];
+
+/**
+ * False only when cosmiconfig's search certainly finds nothing: none of the search places exists in the working
+ * directory or any directory above it (up to the root, past cosmiconfig's stop at the home directory), none of its
+ * own settings files is in the process's working directory, and there is no global config directory
+ * ($XDG_CONFIG_HOME/acmectl or ~/.config/acmectl, as env-paths names it on Linux; elsewhere this is not checked,
+ * and cosmiconfig always searches). A few dozen stat calls spare most runs, on hosts without a config file, the
+ * 20–30 ms of loading cosmiconfig; whenever anything is there, cosmiconfig searches as it always did.
+ */
+function configFileMayExist(cwd: string): boolean {
+  if (process.platform !== 'linux') return true;
+  const home = homedir();
+  if (existsSync(join(process.env.XDG_CONFIG_HOME || join(home, '.config'), 'acmectl'))) return true;
+  if (COSMICONFIG_META_PLACES.some((place) => existsSync(join(process.cwd(), place)))) return true;
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (SEARCH_PLACES.some((place) => existsSync(join(dir, place)))) return true;
+    if (dirname(dir) === dir) return false;
+  }
+}
 
 function emptyFile(path: string): UsageError {
   return new UsageError(`config file ${path} is empty: expected an object of settings`, { hint: 'write {} for a file without settings, or remove it' });

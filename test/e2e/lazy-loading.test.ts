@@ -1,5 +1,5 @@
 import { freePort } from '../../scripts/lib/pebble.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from '../support/cli.js';
@@ -11,8 +11,9 @@ async function modulesLoadedBy(args: string[]): Promise<string[]> {
   return (await runRecordingModules(args)).loaded;
 }
 
-async function runRecordingModules(args: string[]): Promise<{ loaded: string[]; stdout: string }> {
+async function runRecordingModules(args: string[], files: Record<string, string> = {}): Promise<{ loaded: string[]; stdout: string }> {
   const home = tempDir('lazy');
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(home, name), content);
   const record = join(home, 'modules.txt');
   const { stdout } = await runCli(args, { home, env: { NODE_OPTIONS: `--require ${RECORDING_PRELOAD}`, RECORD_LOADED_MODULES: record } });
   return { stdout, loaded: loadedModules(record) };
@@ -46,16 +47,22 @@ describe('lazy loading', () => {
     }
   });
 
-  it('list does not load the CA path', async () => {
+  it('list does not load the CA path, nor the config loader when no config file can be found', async () => {
     const loaded = await modulesLoadedBy(['list']);
-    expect(loaded).toContain('cosmiconfig');
+    expect(loaded).toContain('commander');
     expect(caPath(loaded)).toEqual([]);
+    expect(loaded).not.toContain('cosmiconfig');
+  });
+
+  it('with a config file in its working directory, the config loader reads it', async () => {
+    const { loaded } = await runRecordingModules(['config', 'show', '--json'], { 'acmectl.config.json': '{"concurrency": 3}' });
+    expect(loaded).toContain('cosmiconfig');
   });
 
   // Run by the shell completions on every TAB where a certificate name is expected.
   it('the stored names for completion load neither the ACME client nor a network store client', async () => {
     const loaded = await modulesLoadedBy(['__certificate-names']);
-    expect(loaded).toContain('cosmiconfig');
+    expect(loaded).toContain('dist/cli/commands/certificate-names.js');
     for (const heavy of ['acme-client', 'ioredis', 'node-forge']) expect(loaded).not.toContain(heavy);
   });
 
