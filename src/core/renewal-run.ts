@@ -87,8 +87,12 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
   // `concurrency` bounds the orders; a certificate with nothing to order (at most its files to write on this
   // host: the first run of a new fleet host writes thousands) takes no order slot, so those go on alongside.
   const orderSlots = slots(options.concurrency);
+  // Orders go in the requests' order (the rank), as one at a time did before certificates with nothing to order
+  // were let through: two runs over the same certificates then meet on the same one, and one waits.
+  const ranks = new Map(requests.map((request, index) => [request, index]));
   const renewOne = async (request: IssueRequest): Promise<RunItemResult> => {
     let releaseOrderSlot: (() => void) | undefined;
+    const rank = ranks.get(request) ?? 0;
     try {
       const solver = await deps.solvers.solverFor(request.settings);
       const result = await issueCertificate(request, {
@@ -103,7 +107,7 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
         ...(deps.now ? { now: deps.now } : {}),
         ...(deps.probeWebroot ? { probeWebroot: deps.probeWebroot } : {}),
         beforeLock: async () => {
-          releaseOrderSlot = await orderSlots.acquire();
+          releaseOrderSlot = await orderSlots.acquire(rank);
           await (delay ??= options.delayBeforeFirstOrderMs > 0 ? deps.sleep(options.delayBeforeFirstOrderMs, deps.signal) : Promise.resolve());
         },
         beforeOrder: async () => {
@@ -114,7 +118,7 @@ export async function runRenewals(requests: IssueRequest[], options: RunOptions,
       // Deploy hooks run wherever this host's files changed: a renewal here, or a newer version from the store.
       if (result.outcome === 'issued' || result.filesUpdated) {
         // Hooks (a web server's reload) run no more at once than orders do.
-        releaseOrderSlot ??= await orderSlots.acquire();
+        releaseOrderSlot ??= await orderSlots.acquire(rank);
         await runDeployHooks(request, result.record, result.paths);
       }
       return { name: request.name, ...result };

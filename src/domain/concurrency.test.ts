@@ -45,3 +45,33 @@ describe('slots', () => {
     await pool.acquire();
   });
 });
+
+describe('slots by rank', () => {
+  it('serves the lowest rank first, whatever the order of arrival; equal ranks in order of arrival', async () => {
+    const pool = slots(1);
+    const first = await pool.acquire(5);
+    const granted: string[] = [];
+    const ask = (rank: number, label: string): Promise<() => void> =>
+      pool.acquire(rank).then((release) => {
+        granted.push(label);
+        return release;
+      });
+    const [w3, w1a, w2, w1b] = [ask(3, '3'), ask(1, '1a'), ask(2, '2'), ask(1, '1b')];
+    const tick = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+    await tick();
+    expect(granted).toEqual([]);
+    first();
+    await tick();
+    expect(granted).toEqual(['1a']);
+    (await w1a)();
+    await tick();
+    expect(granted).toEqual(['1a', '1b']);
+    (await w1b)();
+    await tick();
+    expect(granted).toEqual(['1a', '1b', '2']);
+    (await w2)();
+    await tick();
+    expect(granted).toEqual(['1a', '1b', '2', '3']);
+    (await w3)();
+  });
+});

@@ -12,17 +12,30 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
   return results;
 }
 
-/** A counting semaphore: `acquire()` resolves once fewer than `limit` holders remain; each must call its release once. */
-export function slots(limit: number): { acquire(): Promise<() => void> } {
+/**
+ * A counting semaphore: `acquire(rank)` resolves once fewer than `limit` holders remain; each must call its
+ * release once (a second call frees nothing). Waiters are served lowest rank first, then in the order they came:
+ * a run that gives each certificate its place as the rank orders them in that place, however their preparations
+ * interleave.
+ */
+export function slots(limit: number): { acquire(rank?: number): Promise<() => void> } {
   let held = 0;
-  const waiting: (() => void)[] = [];
+  let arrivals = 0;
+  const waiting: { rank: number; arrival: number; grant: () => void }[] = [];
   const release = (): void => {
-    const next = waiting.shift();
-    if (next) next();
-    else held -= 1;
+    if (waiting.length === 0) {
+      held -= 1;
+      return;
+    }
+    let next = 0;
+    for (let i = 1; i < waiting.length; i++) {
+      const [a, b] = [waiting[i]!, waiting[next]!];
+      if (a.rank < b.rank || (a.rank === b.rank && a.arrival < b.arrival)) next = i;
+    }
+    waiting.splice(next, 1)[0]!.grant();
   };
   return {
-    acquire: () =>
+    acquire: (rank = 0) =>
       new Promise((resolve) => {
         const grant = (): void => {
           let released = false;
@@ -36,7 +49,7 @@ export function slots(limit: number): { acquire(): Promise<() => void> } {
           held += 1;
           grant();
         } else {
-          waiting.push(grant);
+          waiting.push({ rank, arrival: arrivals++, grant });
         }
       }),
   };
