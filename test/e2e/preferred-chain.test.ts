@@ -61,7 +61,7 @@ describe('--preferred-chain against Pebble offering three roots, each chain with
     const firstSerial = shown.serial as string;
     const renewed = await renew(['alt.example.test', '--force']);
     expect(renewed.stderr).not.toMatch(/warning|error/);
-    expect(renewed.code).toBe(0);
+    expect(renewed.code, renewed.stderr).toBe(0);
     const after = await showJson('alt.example.test');
     expect(after.serial).not.toBe(firstSerial);
     expect(certificateOf(join(lineage(home, 'alt.example.test'), 'cert.pem')).serialNumber.toUpperCase()).toBe(after.serial);
@@ -86,7 +86,7 @@ describe('--preferred-chain against Pebble offering three roots, each chain with
     // Renewing says it again, naming the certificate.
     const { renew } = cli(pebble(), home);
     const renewed = await renew(['default.example.test', '--force']);
-    expect(renewed.code).toBe(0);
+    expect(renewed.code, renewed.stderr).toBe(0);
     expect(renewed.stderr).toContain(`warning: default.example.test: no chain offered by the CA has the issuer "${wanted}"; kept the default chain`);
 
     // --json carries the warning too; stdout stays one JSON document.
