@@ -445,11 +445,36 @@ export async function freePort(host = '127.0.0.1') {
   // a moment later as the local end of some outgoing connection, and then nothing can listen on it (seen here
   // as a rare EADDRINUSE). Ports from 20000 to 32767 are never used that way; a random one is checked first.
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    const port = 20000 + Math.floor(Math.random() * 12768);
+    const port = candidatePort();
     if (await canListen(host, port)) return port;
   }
   throw new Error(`could not find a free port on ${host} between 20000 and 32767`);
 }
+
+/**
+ * A port to try: never one handed out before in this process, and, in a test worker, from that worker's own
+ * share of 20000-32767. A port handed out is free only at that moment: Pebble's HTTP-01 port, say, stays unbound
+ * until acmectl answers a challenge on it, and another test file running in another worker (or another caller in
+ * this one) must not be given it meanwhile.
+ */
+function candidatePort() {
+  const worker = Number(process.env.VITEST_POOL_ID ?? 0);
+  const [low, span] = worker > 0 ? [PORTS_LOW + ((worker - 1) % PORT_LANES) * LANE_SPAN, LANE_SPAN] : [PORTS_LOW, PORTS_SPAN];
+  let port = low;
+  // Bounded: a process that was given most of its share gets a repeat rather than a hang.
+  for (let draw = 0; draw < 10 * span; draw += 1) {
+    port = low + Math.floor(Math.random() * span);
+    if (!handedOut.has(port)) break;
+  }
+  handedOut.add(port);
+  return port;
+}
+const PORTS_LOW = 20000;
+const PORTS_SPAN = 12768;
+const PORT_LANES = 4;
+const LANE_SPAN = Math.floor(PORTS_SPAN / PORT_LANES);
+/** Ports this process was given (or tried): never given twice. */
+const handedOut = new Set();
 
 /** True when a TCP listener could be opened on host:port just now (and was closed again). */
 function canListen(host, port) {
@@ -467,9 +492,9 @@ function canListen(host, port) {
  * @returns {Promise<number>}
  */
 export async function freeDnsPort(host = '127.0.0.1') {
-  // Below the ephemeral range, for the reason given at freePort.
+  // Below the ephemeral range, and never a port given before, for the reasons given at freePort.
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    const port = 20000 + Math.floor(Math.random() * 12768);
+    const port = candidatePort();
     const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     const udpFree = await new Promise((resolve) => {
       socket.once('error', () => resolve(false));

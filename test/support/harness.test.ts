@@ -160,3 +160,16 @@ describe('nginx harness', () => {
     await expect(requestText(`${extra.url}/`, { timeoutMs: 2_000 })).rejects.toThrow(/ECONNREFUSED/);
   });
 });
+
+describe('freePort', () => {
+  it('never gives a port twice in a process, and gives a test worker ports from its own share only', async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 60; i++) ports.push(await freePort());
+    expect(new Set(ports).size).toBe(ports.length);
+    const worker = Number(process.env.VITEST_POOL_ID);
+    expect(worker).toBeGreaterThan(0);
+    const share = Math.floor(12768 / 4);
+    const low = 20000 + ((worker - 1) % 4) * share;
+    for (const port of ports) expect(port >= low && port < low + share, `port ${port} outside ${low}-${low + share - 1}`).toBe(true);
+  });
+});
