@@ -440,7 +440,10 @@ async function pruneQuietly(fs: ExportFs, outDir: string, name: string, keep: Re
   try {
     const nameVersionsDir = join(outDir, VERSIONS_DIR_NAME, name);
     for (const entry of await fs.readdir(nameVersionsDir)) {
-      if (isTemporaryLinkName(entry)) await fs.unlink(join(nameVersionsDir, entry));
+      if (isTemporaryLinkName(entry)) {
+        await fs.unlink(join(nameVersionsDir, entry));
+        continue;
+      }
       if (keep.has(entry) || !isVersionDirName(entry)) continue;
       await fs.rm(join(nameVersionsDir, entry), { recursive: true, force: true });
     }

@@ -93,7 +93,7 @@ export const renew: Command<RenewOptions> = async ({ args, options, global, repo
       const exportDir = resolve(ctx.exportDir);
       await forEachCertificate(store, (record) => {
         order.set(record.name, order.size);
-        const nothing = askAri && !dryRun ? idleCertificate(record, startedAt, exportDir) : null;
+        const nothing = askAri ? idleCertificate(record, startedAt, exportDir) : null;
         if (nothing) idle.push(nothing);
         else stored.push(record);
       });
